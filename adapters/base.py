@@ -1,0 +1,274 @@
+"""The contract between Orion's delivery pipeline and one kind of channel."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import re
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from adapters.http import HttpClient
+
+
+class Outcome(enum.StrEnum):
+    """How one delivery attempt ended, as recorded on `DeliveryAttempt`."""
+
+    SENT = "sent"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    UNKNOWN = "unknown"
+
+
+@dataclasses.dataclass(frozen=True)
+class RateLimit:
+    """At most `count` sends per `seconds`, shared by every worker on every host."""
+
+    count: int
+    seconds: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"count": self.count, "seconds": self.seconds}
+
+
+@dataclasses.dataclass(frozen=True)
+class Envelope:
+    """Everything an adapter needs for one send, detached from the ORM.
+
+    Adapters never touch models: the pipeline builds an envelope, so adapters
+    can be exercised (and benchmarked) without a database.
+    """
+
+    notification_id: uuid.UUID
+    channel_slug: str
+    config: Mapping[str, Any]
+    secrets: Mapping[str, str]
+    recipient: str
+    subject: str
+    body: str
+    html_body: str = ""
+    context: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    attempt: int = 1
+    created_at: datetime.datetime | None = None
+    # A value the adapter chose on an earlier attempt and asked the pipeline to
+    # keep (an email Message-ID, a webhook-id), so every retry reuses it.
+    provider_message_id: str = ""
+
+
+@dataclasses.dataclass
+class DeliveryResult:
+    """A send the provider accepted."""
+
+    provider_message_id: str = ""
+    status_code: int | None = None
+    provider_code: str = ""
+    reply_excerpt: str = ""
+
+
+class DeliveryError(Exception):
+    """A send that did not go through.
+
+    `permanent` says whether trying again can help; `retry_after` is the delay
+    in seconds the provider asked for, if any. `unknown` marks a request that
+    may have reached the provider before it failed (a read timeout, a reset
+    connection): whether to try again then is the adapter's
+    `resend_after_unknown` decision, not this error's.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        unknown: bool = False,
+        status_code: int | None = None,
+        provider_code: str = "",
+        reply_excerpt: str = "",
+        provider_message_id: str = "",
+        disable_channel: bool = False,
+        credential_dead: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.retry_after = retry_after
+        self.unknown = unknown
+        self.status_code = status_code
+        self.provider_code = provider_code
+        self.reply_excerpt = reply_excerpt
+        self.provider_message_id = provider_message_id
+        # The provider says the destination is gone for good (a webhook's 410):
+        # the pipeline disables the channel.
+        self.disable_channel = disable_channel
+        # The provider says the token or key is dead (a deleted bot): the
+        # channel is flagged for an operator, not silently disabled.
+        self.credential_dead = credential_dead
+
+    @property
+    def outcome(self) -> Outcome:
+        if self.unknown:
+            return Outcome.UNKNOWN
+        return Outcome.PERMANENT if self.permanent else Outcome.TRANSIENT
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ChannelAdapter:
+    """Base class of every channel kind; subclasses register with `@register`.
+
+    A subclass declares its keys (those of `shared/channels.md`), its default
+    rate limits and whether a resend is safe after an unknown outcome, and
+    implements `send()`. Validation hooks raise Django's `ValidationError`
+    with a dict of field errors, so forms and the API report them per field.
+    """
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    config_required: ClassVar[tuple[str, ...]] = ()
+    config_optional: ClassVar[Mapping[str, Any]] = {}
+    secrets_required: ClassVar[tuple[str, ...]] = ()
+    secrets_optional: ClassVar[tuple[str, ...]] = ()
+    rate_limits: ClassVar[tuple[RateLimit, ...]] = ()
+    # Chat bots: a duplicate message is a nuisance, a lost one is worse.
+    # SMS: a duplicate costs money and confuses people, so it is False there.
+    resend_after_unknown: ClassVar[bool] = True
+    recipient_required: ClassVar[bool] = False
+
+    # -- configuration --------------------------------------------------
+
+    def clean_config(
+        self, config: Mapping[str, Any], secrets: Mapping[str, str]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Return the config with defaults filled in and the secrets, or raise.
+
+        Unknown keys are refused, so a typo cannot silently drop a setting.
+        """
+        errors: dict[str, list[str]] = {}
+        allowed_config = set(self.config_required) | set(self.config_optional)
+        allowed_secrets = set(self.secrets_required) | set(self.secrets_optional)
+        for key in sorted(set(config) - allowed_config):
+            errors.setdefault(f"config.{key}", []).append(
+                f"Unknown setting for a {self.kind} channel."
+            )
+        for key in sorted(set(secrets) - allowed_secrets):
+            errors.setdefault(f"secrets.{key}", []).append(
+                f"Unknown secret for a {self.kind} channel."
+            )
+        for key in self.config_required:
+            if config.get(key) in (None, ""):
+                errors.setdefault(f"config.{key}", []).append(
+                    "This setting is required."
+                )
+        for key in self.secrets_required:
+            if not secrets.get(key):
+                errors.setdefault(f"secrets.{key}", []).append(
+                    "This secret is required."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+        cleaned = {**self.config_optional, **config}
+        cleaned = {k: v for k, v in cleaned.items() if v is not None}
+        secrets = {k: v for k, v in secrets.items() if v}
+        self.validate_config(cleaned, secrets)
+        return cleaned, secrets
+
+    def validate_config(self, config: dict[str, Any], secrets: dict[str, str]) -> None:
+        """Check the shape of each setting (URLs, secret formats); raise on error."""
+
+    # -- messages -------------------------------------------------------
+
+    def clean_recipient(self, recipient: str) -> str:
+        """Return the recipient in the form the provider takes, or raise."""
+        recipient = (recipient or "").strip()
+        if self.recipient_required and not recipient:
+            raise ValidationError({"recipient": ["This channel needs a recipient."]})
+        return recipient
+
+    def validate_message(
+        self, config: Mapping[str, Any], subject: str, body: str, recipient: str
+    ) -> None:
+        """Refuse, at creation time, a message the provider would refuse."""
+
+    def message_key(self, envelope: Envelope) -> str:
+        """An id chosen once, before the first attempt, and kept for every retry.
+
+        Email uses it as the `Message-ID`, webhooks as `webhook-id`, so that a
+        receiver can drop a duplicate. The pipeline stores it before sending
+        and passes it back as `envelope.provider_message_id`.
+        """
+        return ""
+
+    def send(self, envelope: Envelope, http: HttpClient) -> DeliveryResult:
+        """Deliver one envelope; return the result or raise `DeliveryError`."""
+        raise NotImplementedError
+
+    def test_envelope(self, envelope: Envelope) -> Envelope:
+        """The envelope of a "test send"; adapters may adjust it."""
+        return envelope
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Mask every secret value, and any token in a URL's path or query.
+
+    Used on every provider reply and error message that is stored or logged:
+    providers sometimes echo the request back.
+    """
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return _URL_TOKEN.sub(r"\1***", text)
+
+
+_URL_TOKEN = re.compile(
+    r"((?:access_token|key|token|sign|signature|secret)=)[^&\s\"']+", re.IGNORECASE
+)
+
+
+def excerpt(text: str, secrets: Iterable[str] = (), limit: int = 500) -> str:
+    """A redacted, bounded excerpt of a provider's reply, fit to store."""
+    text = redact(text, secrets)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def field_error(field: str, message: str) -> ValidationError:
+    return ValidationError({field: [message]})
+
+
+def private_destinations_allowed() -> bool:
+    """Whether loopback and private addresses may be sent to (tests, on-premise)."""
+    from django.conf import settings
+
+    return bool(getattr(settings, "ORION_ALLOW_PRIVATE_DESTINATIONS", False))
+
+
+def check_provider_url(
+    url: str, field: str, hosts: Iterable[str], path: re.Pattern[str]
+) -> None:
+    """Refuse a provider URL on another host or with the wrong path shape.
+
+    With private destinations allowed, any http(s) host is accepted so a
+    fake provider (or an on-premise relay) can stand in; the path still has
+    to match, which catches a URL pasted from the wrong provider.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url or "")
+    if private_destinations_allowed():
+        host_ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    else:
+        host_ok = parts.scheme == "https" and parts.hostname in set(hosts)
+    if not host_ok:
+        raise field_error(
+            field, "Expected an https URL on " + " or ".join(sorted(hosts)) + "."
+        )
+    if not path.fullmatch(parts.path):
+        raise field_error(field, "This URL does not have the provider's path shape.")

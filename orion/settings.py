@@ -1,0 +1,220 @@
+"""Orion's settings, read from `ORION_`-prefixed environment variables and `.env`.
+
+`.env.example` lists every variable with what it does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "orion-development-key-do-not-use-in-production"
+
+env = environ.FileAwareEnv(
+    ORION_DEBUG=(bool, False),
+    ORION_ALLOWED_HOSTS=(list, ["127.0.0.1", "localhost"]),
+    ORION_CSRF_TRUSTED_ORIGINS=(list, []),
+    ORION_SECRET_KEY=(str, DEV_SECRET_KEY),
+    ORION_SECRETS_KEY=(str, ""),
+    ORION_DATABASE_URL=(str, "sqlite:///./orion.db"),
+    ORION_BROKER=(str, "orm"),
+    ORION_EMAIL_URL=(str, "consolemail://"),
+    ORION_DEFAULT_FROM_EMAIL=(str, "orion@localhost"),
+    ORION_SENTRY_DSN=(str, ""),
+    ORION_SENTRY_ENVIRONMENT=(str, "production"),
+    ORION_LOG_LEVEL=(str, "INFO"),
+    ORION_LANGUAGE_CODE=(str, "en"),
+    ORION_TIME_ZONE=(str, "UTC"),
+    ORION_WORKERS=(int, 4),
+    ORION_SEND_TIMEOUT=(int, 60),
+    ORION_ALLOW_PRIVATE_DESTINATIONS=(bool, False),
+    ORION_MAX_ATTEMPTS=(int, 8),
+    ORION_RETRY_BASE_SECONDS=(float, 5.0),
+    ORION_RETRY_MAX_SECONDS=(float, 3600.0),
+    ORION_LEASE_SECONDS=(int, 300),
+    ORION_QUEUED_RESCUE_SECONDS=(int, 120),
+    ORION_DISPATCH_INTERVAL=(float, 0.5),
+    ORION_API_THROTTLE_RATE=(str, "6000/min"),
+)
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env("ORION_SECRET_KEY")
+# Channel secrets are encrypted with this key; it defaults to one derived from
+# SECRET_KEY, so set it explicitly if SECRET_KEY may ever be rotated.
+ORION_SECRETS_KEY = env("ORION_SECRETS_KEY")
+DEBUG = env("ORION_DEBUG")
+ALLOWED_HOSTS = env("ORION_ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env("ORION_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "orion.urls"
+WSGI_APPLICATION = "orion.wsgi.application"
+ASGI_APPLICATION = "orion.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db_url("ORION_DATABASE_URL")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several worker processes write at once: WAL lets readers go on during a
+    # write, the busy timeout waits for the lock instead of failing with
+    # "database is locked", and IMMEDIATE takes the write lock when a
+    # transaction starts, so two writers never deadlock on a lock upgrade.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": (
+                "PRAGMA journal_mode=WAL;"
+                "PRAGMA synchronous=NORMAL;"
+                "PRAGMA busy_timeout=30000;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        }
+    )
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-orion.db")}
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = env("ORION_LANGUAGE_CODE")
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("ORION_TIME_ZONE")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Email: SMTP from ORION_EMAIL_URL (smtp://user:pass@host:587, smtp+tls://...),
+# the console in development.
+vars().update(env.email_url("ORION_EMAIL_URL"))
+DEFAULT_FROM_EMAIL = env("ORION_DEFAULT_FROM_EMAIL")
+
+# -- Delivery ----------------------------------------------------------------
+
+ORION_ALLOW_PRIVATE_DESTINATIONS = env("ORION_ALLOW_PRIVATE_DESTINATIONS")
+ORION_MAX_ATTEMPTS = env("ORION_MAX_ATTEMPTS")
+ORION_RETRY_BASE_SECONDS = env("ORION_RETRY_BASE_SECONDS")
+ORION_RETRY_MAX_SECONDS = env("ORION_RETRY_MAX_SECONDS")
+ORION_LEASE_SECONDS = env("ORION_LEASE_SECONDS")
+ORION_QUEUED_RESCUE_SECONDS = env("ORION_QUEUED_RESCUE_SECONDS")
+ORION_DISPATCH_INTERVAL = env("ORION_DISPATCH_INTERVAL")
+ORION_BROKER = env("ORION_BROKER")
+ORION_SEND_TIMEOUT = env("ORION_SEND_TIMEOUT")
+
+# django-q2. `timeout` bounds one task (the longest send is a connect plus a
+# read timeout, far below it); `retry` is longer than `timeout`, so the ORM
+# broker never hands a running task to a second worker. A re-delivered task
+# is harmless anyway: the worker's claim is a guarded state transition.
+Q_CLUSTER = {
+    "name": "orion",
+    "workers": env("ORION_WORKERS"),
+    "timeout": ORION_SEND_TIMEOUT,
+    "retry": ORION_SEND_TIMEOUT * 2,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "save_limit": 250,
+    "catch_up": False,
+    "poll": 0.1,
+    "guard_cycle": 0.5,
+    "label": "Task queue",
+}
+if ORION_BROKER == "orm":
+    Q_CLUSTER["orm"] = "default"
+else:
+    Q_CLUSTER["redis"] = ORION_BROKER
+
+# -- API ---------------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"token": env("ORION_API_THROTTLE_RATE")},
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Orion API",
+    "DESCRIPTION": "Send notifications through chat bots, email, SMS and webhooks.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# -- Logging and error reports -----------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "notifications": {"level": env("ORION_LOG_LEVEL")},
+        "adapters": {"level": env("ORION_LOG_LEVEL")},
+        "django_q": {"level": "WARNING"},
+    },
+}
+
+SENTRY_DSN = env("ORION_SENTRY_DSN")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from orion.sentry import scrub_event
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env("ORION_SENTRY_ENVIRONMENT"),
+        send_default_pii=False,
+        before_send=scrub_event,
+    )

@@ -1,0 +1,19 @@
+"""Settings for the test suite: Orion's settings with test-safe defaults.
+
+The environment still wins, so `.ci/run` can point the same suite at
+PostgreSQL and Redis with ORION_DATABASE_URL and ORION_BROKER.
+"""
+
+import os
+
+os.environ.setdefault("ORION_SECRET_KEY", "orion-test-key-" + "x" * 48)
+os.environ.setdefault("ORION_ALLOW_PRIVATE_DESTINATIONS", "true")
+os.environ.setdefault("ORION_EMAIL_URL", "smtp://127.0.0.1:1025")
+os.environ.setdefault("ORION_RETRY_BASE_SECONDS", "1")
+
+from orion.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+if ORION_BROKER != "orm":  # noqa: F405
+    # Each test run gets its own Redis queue, so runs never eat each other's tasks.
+    Q_CLUSTER["name"] = "orion-test-" + str(os.getpid())  # noqa: F405

@@ -1,0 +1,1 @@
+"""Fake provider servers: real HTTP (and SMTP) servers on loopback for tests."""
