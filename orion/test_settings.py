@@ -13,6 +13,13 @@ os.environ.setdefault("ORION_RETRY_BASE_SECONDS", "1")
 
 from orion.settings import *  # noqa: E402,F403
 
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not memory: tests start real qcluster processes and threads that
+    # must see the same database. One file per run, so runs never collide.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(BASE_DIR / f".test-orion-{os.getpid()}.db")  # noqa: F405
+    }
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if ORION_BROKER != "orm":  # noqa: F405
     # Each test run gets its own Redis queue, so runs never eat each other's tasks.
