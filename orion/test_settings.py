@@ -23,4 +23,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if ORION_BROKER != "orm":  # noqa: F405
     # Each test run gets its own Redis queue, so runs never eat each other's tasks.
-    Q_CLUSTER["name"] = "orion-test-" + str(os.getpid())  # noqa: F405
+    # A qcluster a test starts is told the queue through ORION_TEST_QUEUE.
+    Q_CLUSTER["name"] = os.environ.get(  # noqa: F405
+        "ORION_TEST_QUEUE", f"orion-test-{os.getpid()}"
+    )
