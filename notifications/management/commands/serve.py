@@ -50,7 +50,7 @@ class Command(BaseCommand):
 
         for process in children.values():
             if process.poll() is None:
-                process.send_signal(signal.SIGINT)
+                process.terminate()
         for process in children.values():
             try:
                 process.wait(timeout=30)
