@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -38,7 +39,10 @@ env = environ.FileAwareEnv(
     ORION_DISPATCH_INTERVAL=(float, 0.5),
     ORION_API_THROTTLE_RATE=(str, "6000/min"),
 )
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# ORION_ENV_FILE names another file (the test suite uses none).
+environ.Env.read_env(
+    os.environ.get("ORION_ENV_FILE", str(BASE_DIR / ".env")), overwrite=False
+)
 
 SECRET_KEY = env("ORION_SECRET_KEY")
 # Channel secrets are encrypted with this key; it defaults to one derived from
@@ -111,9 +115,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "timeout": 30,
         }
     )
-else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# Workers run many short tasks: reconnecting (and, on SQLite, re-running the
+# PRAGMAs) for each one would cost more than the send.
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -6,6 +6,7 @@ PostgreSQL and Redis with ORION_DATABASE_URL and ORION_BROKER.
 
 import os
 
+os.environ.setdefault("ORION_ENV_FILE", os.devnull)
 os.environ.setdefault("ORION_SECRET_KEY", "orion-test-key-" + "x" * 48)
 os.environ.setdefault("ORION_ALLOW_PRIVATE_DESTINATIONS", "true")
 os.environ.setdefault("ORION_EMAIL_URL", "smtp://127.0.0.1:1025")
