@@ -141,6 +141,9 @@ class ChannelAdapter:
     # SMS: a duplicate costs money and confuses people, so it is False there.
     resend_after_unknown: ClassVar[bool] = True
     recipient_required: ClassVar[bool] = False
+    # False where the provider fills its own template from the context
+    # (Aliyun SMS): a notification may then be created without a body.
+    body_required: ClassVar[bool] = True
 
     # -- configuration --------------------------------------------------
 
@@ -198,6 +201,13 @@ class ChannelAdapter:
     ) -> None:
         """Refuse, at creation time, a message the provider would refuse."""
 
+    def validate_context(self, context: Mapping[str, Any]) -> None:
+        """Refuse, at creation time, a context the provider would refuse.
+
+        Only adapters that send the context itself (a provider-side
+        template's parameters) need this; the others render it into the body.
+        """
+
     def message_key(self, envelope: Envelope) -> str:
         """An id chosen once, before the first attempt, and kept for every retry.
 
@@ -222,10 +232,30 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     Used on every provider reply and error message that is stored or logged:
     providers sometimes echo the request back.
     """
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+    values = {s for s in secrets if s}
+    values.update(token for s in list(values) if (token := _path_token(s)))
+    for secret in sorted(values, key=len, reverse=True):
         if len(secret) >= 4:
             text = text.replace(secret, "***")
     return _URL_TOKEN.sub(r"\1***", text)
+
+
+def _path_token(value: str) -> str:
+    """The last path segment of a secret URL, where webhook tokens sit.
+
+    A server may echo only the path ("no route for POST /hook/<token>"), so
+    masking the whole URL is not enough. Short segments ("send") are kept.
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    token = parts.path.rstrip("/").rsplit("/", 1)[-1]
+    return token if len(token) >= 8 else ""
 
 
 _URL_TOKEN = re.compile(
@@ -272,3 +302,30 @@ def check_provider_url(
         )
     if not path.fullmatch(parts.path):
         raise field_error(field, "This URL does not have the provider's path shape.")
+
+
+def check_base_url(url: str, field: str, domain: str) -> None:
+    """Refuse a provider base URL that is not https on `domain` or a subdomain.
+
+    A base URL has no path, query or credentials. With private destinations
+    allowed, any http(s) host is accepted, so a fake provider can stand in.
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url or "")
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:
+        raise field_error(field, "This is not a valid URL.") from None
+    host = (parts.hostname or "").lower()
+    if private_destinations_allowed():
+        host_ok = parts.scheme in ("http", "https") and bool(host)
+    else:
+        on_domain = host == domain or host.endswith("." + domain)
+        host_ok = parts.scheme == "https" and on_domain
+    if not host_ok or not port_ok:
+        raise field_error(field, f"Expected an https URL on {domain}.")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise field_error(field, "Give the base URL only, without a path or query.")
+    if parts.username or parts.password:
+        raise field_error(field, "Do not put credentials in the URL.")

@@ -84,9 +84,9 @@ class FeishuAdapter(ChannelAdapter):
             payload = self.payload(config, subject, body, recipient)
         except ValueError as exc:
             raise ValidationError({"body": [str(exc)]}) from None
-        # A signed body carries about 70 more bytes: count them now so the
-        # limit is enforced at creation, not discovered at send time.
-        size = len(_encode(payload)) + 70
+        # Count the body as signed (a channel may gain a signing secret later)
+        # so the limit is enforced at creation, not discovered at send time.
+        size = len(_encode(_signed(payload, "", int(time.time()))))
         if size > MAX_BODY_BYTES:
             raise ValidationError(
                 {
@@ -135,12 +135,7 @@ def _deliver(
     secrets: tuple[str, ...],
 ) -> DeliveryResult:
     if secret:
-        timestamp = int(time.time())
-        payload = {
-            **payload,
-            "timestamp": str(timestamp),
-            "sign": sign(timestamp, secret),
-        }
+        payload = _signed(payload, secret, int(time.time()))
     reply = http.post(
         url,
         data=_encode(payload),
@@ -148,6 +143,10 @@ def _deliver(
         secrets=secrets,
     )
     return _result(reply, secrets)
+
+
+def _signed(payload: dict[str, Any], secret: str, timestamp: int) -> dict[str, Any]:
+    return {**payload, "timestamp": str(timestamp), "sign": sign(timestamp, secret)}
 
 
 def _result(reply: HttpReply, secrets: tuple[str, ...]) -> DeliveryResult:
@@ -180,7 +179,9 @@ def _result(reply: HttpReply, secrets: tuple[str, ...]) -> DeliveryResult:
         (
             True,
             None,
-            f"Feishu refused the message (code {code}): {data.get('msg', '')}",
+            # The provider's words may quote the request (and its URL).
+            "Feishu refused the message "
+            f"(code {code}): {excerpt(str(data.get('msg', '')), secrets, 200)}",
         ),
     )
     raise DeliveryError(

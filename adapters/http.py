@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from adapters.base import DeliveryError, excerpt
+from adapters.netguard import GuardedHTTPAdapter, check_url
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,9 @@ class HttpClient:
         if session is None:
             session = requests.Session()
             session.trust_env = False
-            adapter = HTTPAdapter(
+            # Every connection is checked against the SSRF guard when it is
+            # made, at the address actually connected to (see netguard).
+            adapter = GuardedHTTPAdapter(
                 pool_connections=self._pool_size, pool_maxsize=self._pool_size
             )
             session.mount("http://", adapter)
@@ -105,7 +107,9 @@ class HttpClient:
     ) -> HttpReply:
         """POST without following redirects; return the reply, whatever its status.
 
-        `secrets` are masked out of every error message this raises.
+        Raise `DeliveryError` when no reply came, a permanent one (the
+        `netguard.DestinationRefused` subclass) for a destination the SSRF
+        guard refuses. `secrets` are masked out of every error message.
         """
         return self.request("POST", url, secrets=secrets, timeout=timeout, **kwargs)
 
@@ -119,8 +123,6 @@ class HttpClient:
         **kwargs: Any,
     ) -> HttpReply:
         secrets = tuple(secrets)
-        from adapters.netguard import check_url
-
         check_url(url)
         try:
             response = self.session.request(

@@ -47,9 +47,13 @@ def backoff(attempt: int, retry_after: float | None = None) -> float:
     """
     base = settings.ORION_RETRY_BASE_SECONDS
     cap = settings.ORION_RETRY_MAX_SECONDS
-    delay = random.uniform(0, min(cap, base * 2 ** max(0, attempt - 1)))
+    # The exponent is bounded so a long history of operator retries cannot
+    # overflow a float: 2**62 seconds is far past any cap.
+    delay = random.uniform(0, min(cap, base * 2 ** min(max(0, attempt - 1), 62)))
     if retry_after is not None:
-        delay = max(delay, min(retry_after, cap))
+        # The provider's wait wins over our cap (DingTalk throttles for 10
+        # minutes); a day bounds a nonsensical Retry-After.
+        delay = max(delay, min(retry_after, 86400.0))
     return max(delay, 1.0)
 
 

@@ -166,9 +166,8 @@ def rescue_tasks(now: timezone.datetime) -> int:
     missing = stale - queue.queue_size()
     if missing <= 0:
         return 0
-    Notification.objects.filter(status=Status.QUEUED, queued_at__lt=cutoff).update(
-        queued_at=now
-    )
+    # The tasks just added count in the broker's size on the next pass, so
+    # they are not added again; queued_at stays, keeping each one's place.
     queue.enqueue(missing)
     logger.warning("re-enqueued %d delivery tasks the broker no longer had", missing)
     return missing

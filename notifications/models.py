@@ -10,7 +10,12 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+from django_fsm import (
+    ConcurrentTransition,
+    ConcurrentTransitionMixin,
+    FSMField,
+    transition,
+)
 
 import adapters
 from adapters.base import ChannelAdapter, RateLimit
@@ -63,12 +68,22 @@ class Channel(models.Model):
         self.rate_limit = clean_rate_limit(self.rate_limit, adapter)
 
     def rate_limits(self) -> tuple[RateLimit, ...]:
-        """The limits in force: the operator's where set, else the provider's."""
-        if not self.rate_limit:
-            return self.adapter.rate_limits
-        return tuple(
-            RateLimit(item["count"], item["seconds"]) for item in self.rate_limit
+        """The limits in force: the provider's, and the operator's on top.
+
+        Both apply, so an operator's setting can only make sending slower,
+        never push a bot past the limit its provider enforces.
+        """
+        strictest: dict[int, int] = {}
+        operator = (RateLimit(i["count"], i["seconds"]) for i in self.rate_limit or ())
+        provider = (
+            self.adapter.rate_limits if settings.ORION_PROVIDER_RATE_LIMITS else ()
         )
+        for limit in (*provider, *operator):
+            # One window is counted per length of time, so of two limits over
+            # the same seconds only the lower count can apply.
+            count = strictest.get(limit.seconds, limit.count)
+            strictest[limit.seconds] = min(count, limit.count)
+        return tuple(RateLimit(c, s) for s, c in sorted(strictest.items()))
 
     def masked_secrets(self) -> dict[str, dict[str, Any]]:
         """Whether each secret is set, and at most its last four characters."""
@@ -296,12 +311,18 @@ class Notification(ConcurrentTransitionMixin, models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         changes = getattr(self, "_status_changes", [])
-        with transaction.atomic():
-            super().save(*args, **kwargs)
-            if changes:
-                for change in changes:
-                    change.notification = self
-                StatusChange.objects.bulk_create(changes)
+        try:
+            with transaction.atomic():
+                super().save(*args, **kwargs)
+                if changes:
+                    for change in changes:
+                        change.notification = self
+                    StatusChange.objects.bulk_create(changes)
+        except ConcurrentTransition:
+            # The transitions noted here lost the race and never happened:
+            # forget them, or a later save of this instance would record them.
+            self._status_changes = []
+            raise
         self._status_changes = []
 
     def note_change(

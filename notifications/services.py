@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -68,6 +69,7 @@ def prepare(
     recipient = adapter.clean_recipient(spec.recipient)
     rendered = _render(spec, channel)
     adapter.validate_message(channel.config, rendered.subject, rendered.body, recipient)
+    adapter.validate_context(spec.context or {})
     _check_times(spec.send_at, spec.expires_at, now)
     if spec.priority not in Priority.values:
         raise ValidationError(
@@ -128,6 +130,13 @@ def _render(spec: NotificationSpec, channel: Channel) -> Rendered:
         spec.template = template = found
     if template is not None:
         return render_template(template, channel.kind, spec.context or {})
+    if not spec.body and not channel.adapter.body_required:
+        # The provider fills its own template from the context (Aliyun SMS):
+        # store the context as the body, so operators see what was sent.
+        body = json.dumps(
+            spec.context or {}, ensure_ascii=False, sort_keys=True, default=str
+        )
+        return Rendered(spec.subject.strip(), body, spec.html_body)
     if not spec.body:
         raise ValidationError(
             {"body": ["Give a body, or a template with its context."]}
@@ -184,10 +193,15 @@ def create_batch(
     now = timezone.now()
     prepared: list[Notification] = []
     errors: dict[int, Any] = {}
+    # Items of a batch mostly share a few channels and templates: look each up
+    # once, not once per item.
     channels: dict[str, Channel] = {}
+    templates: dict[str, Template] = {}
     for index, spec in enumerate(specs):
         if isinstance(spec.channel, str) and spec.channel in channels:
             spec.channel = channels[spec.channel]
+        if isinstance(spec.template, str) and spec.template in templates:
+            spec.template = templates[spec.template]
         try:
             notification = prepare(spec, created_by=created_by, via=via, now=now)
         except ValidationError as exc:
@@ -196,6 +210,8 @@ def create_batch(
             )
             continue
         channels[notification.channel.slug] = notification.channel
+        if notification.template is not None:
+            templates[notification.template.slug] = notification.template
         prepared.append(notification)
     if errors:
         raise BatchInvalid(errors)

@@ -24,6 +24,11 @@ _missing = threading.local()
 class _MissingCollector(str):
     """Django's `string_if_invalid`, noting each missing variable's name."""
 
+    def __bool__(self) -> bool:
+        # Django consults `string_if_invalid` only when it is truthy: as an
+        # empty str it is not, and every missing variable would pass unnoticed.
+        return True
+
     def __contains__(self, item: object) -> bool:
         return item == "%s"
 

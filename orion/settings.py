@@ -31,6 +31,7 @@ env = environ.FileAwareEnv(
     ORION_WORKERS=(int, 4),
     ORION_SEND_TIMEOUT=(int, 60),
     ORION_ALLOW_PRIVATE_DESTINATIONS=(bool, False),
+    ORION_PROVIDER_RATE_LIMITS=(bool, True),
     ORION_MAX_ATTEMPTS=(int, 8),
     ORION_RETRY_BASE_SECONDS=(float, 5.0),
     ORION_RETRY_MAX_SECONDS=(float, 3600.0),
@@ -145,6 +146,9 @@ DEFAULT_FROM_EMAIL = env("ORION_DEFAULT_FROM_EMAIL")
 # -- Delivery ----------------------------------------------------------------
 
 ORION_ALLOW_PRIVATE_DESTINATIONS = env("ORION_ALLOW_PRIVATE_DESTINATIONS")
+# The providers' documented limits always apply, operators' limits on top;
+# turning this off leaves only the operators' (a relay with its own limits).
+ORION_PROVIDER_RATE_LIMITS = env("ORION_PROVIDER_RATE_LIMITS")
 ORION_MAX_ATTEMPTS = env("ORION_MAX_ATTEMPTS")
 ORION_RETRY_BASE_SECONDS = env("ORION_RETRY_BASE_SECONDS")
 ORION_RETRY_MAX_SECONDS = env("ORION_RETRY_MAX_SECONDS")
@@ -179,14 +183,46 @@ else:
 # -- API ---------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so an anonymous request is answered 401 with WWW-Authenticate.
+        "notifications.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["notifications.api.permissions.ModelPermissions"],
+    "DEFAULT_THROTTLE_CLASSES": ["notifications.api.throttling.TokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"token": env("ORION_API_THROTTLE_RATE")},
+    "DEFAULT_PARSER_CLASSES": ["notifications.api.parsers.SafeJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "notifications.api.schema.OrionAutoSchema",
+    "EXCEPTION_HANDLER": "notifications.api.errors.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Orion API",
-    "DESCRIPTION": "Send notifications through chat bots, email, SMS and webhooks.",
+    "DESCRIPTION": (
+        "Send notifications through chat bots, email, SMS and webhooks.\n\n"
+        "Authenticate with `Authorization: Bearer <token>` (a token from "
+        "`manage.py create_token USERNAME`). Permissions are the Django model "
+        "permissions operators manage in the admin. Every error answers "
+        '`{"error": {"code", "message", "fields"}}`.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its documentation are public; the API itself is not.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Requests and responses differ (secrets, read-only fields): two components.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "NotificationStatus": "notifications.models.Status",
+        "NotificationPriority": "notifications.models.Priority",
+        "AttemptOutcome": "notifications.models.Outcome",
+    },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -11,6 +11,9 @@ os.environ.setdefault("ORION_SECRET_KEY", "orion-test-key-" + "x" * 48)
 os.environ.setdefault("ORION_ALLOW_PRIVATE_DESTINATIONS", "true")
 os.environ.setdefault("ORION_EMAIL_URL", "smtp://127.0.0.1:1025")
 os.environ.setdefault("ORION_RETRY_BASE_SECONDS", "1")
+# Tests send many messages a second to fakes; the tests of rate limiting turn
+# the providers' limits back on where they need them.
+os.environ.setdefault("ORION_PROVIDER_RATE_LIMITS", "false")
 
 from orion.settings import *  # noqa: E402,F403
 

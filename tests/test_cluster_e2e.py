@@ -84,7 +84,9 @@ def test_a_real_cluster_sends_schedules_and_fails(qcluster: subprocess.Popen) ->
         now = timezone.now()
         sent = services.create_notification(spec(channel=good, body="disk full"))
         later = services.create_notification(
-            spec(channel=good, body="later", send_at=now + datetime.timedelta(seconds=2))
+            spec(
+                channel=good, body="later", send_at=now + datetime.timedelta(seconds=2)
+            )
         )
         failed = services.create_notification(spec(channel=dead, body="to a dead bot"))
         assert later.status == Status.PENDING
@@ -106,7 +108,9 @@ def test_a_real_cluster_sends_schedules_and_fails(qcluster: subprocess.Popen) ->
         assert Channel.objects.get(slug="dead").credential_dead_at is not None
 
 
-def test_a_transient_failure_is_retried_by_the_cluster(qcluster: subprocess.Popen) -> None:
+def test_a_transient_failure_is_retried_by_the_cluster(
+    qcluster: subprocess.Popen,
+) -> None:
     from tests.fakes.base import Reply
 
     with FakeFeishu() as fake:

@@ -1,0 +1,1 @@
+"""Orion's REST API, version 1: notifications, channels, templates and stats."""

@@ -1,0 +1,328 @@
+"""Notifications: create one or many, list, read, cancel, retry, resend."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import F, Prefetch, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from notifications import services
+from notifications.api import examples
+from notifications.api.errors import (
+    ApiError,
+    batch_invalid,
+    field_errors,
+    invalid_message,
+)
+from notifications.api.filters import NotificationFilter
+from notifications.api.idempotency import HEADER, KEY_PATTERN, idempotent
+from notifications.api.pagination import NotificationCursorPagination
+from notifications.api.serializers import (
+    ActionSerializer,
+    BulkNotificationsSerializer,
+    BulkResponseSerializer,
+    NewNotificationSerializer,
+    NotificationDetailSerializer,
+    NotificationSerializer,
+)
+from notifications.models import Channel, Notification, StatusChange, Template
+
+logger = logging.getLogger(__name__)
+
+VIA = "api"
+# SQLite allows 999 variables per statement in older builds.
+LOOKUP_CHUNK = 500
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    pattern=KEY_PATTERN,
+    description=(
+        "A key you choose (up to 255 printable ASCII characters) to make the "
+        "request safe to repeat: a repeat with the same key and body answers "
+        "200 with the first answer and creates nothing; the same key with "
+        "another body is a 409. Keys are scoped to your user."
+    ),
+)
+
+
+def _by_slug(model: Any, slugs: Iterable[str], **related: Any) -> dict[str, Any]:
+    """Fetch rows of `model` by slug in a few queries, whatever their number."""
+    slugs = sorted(set(slugs))
+    found: dict[str, Any] = {}
+    for start in range(0, len(slugs), LOOKUP_CHUNK):
+        queryset = model.objects.filter(slug__in=slugs[start : start + LOOKUP_CHUNK])
+        if related.get("prefetch"):
+            queryset = queryset.prefetch_related(*related["prefetch"])
+        found.update((row.slug, row) for row in queryset)
+    return found
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List notifications",
+        description="Newest first, a page at a time; follow `next` for more.",
+    ),
+    retrieve=extend_schema(
+        summary="Read a notification",
+        description="With its delivery attempts and its state changes.",
+    ),
+)
+class NotificationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    lookup_field = "uuid"
+    lookup_url_kwarg = "id"
+    filterset_class = NotificationFilter
+    pagination_class = NotificationCursorPagination
+    action_permissions = {
+        "cancel": ("notifications.change_notification",),
+        "retry": ("notifications.change_notification",),
+        "resend": (
+            "notifications.add_notification",
+            "notifications.change_notification",
+        ),
+        "bulk": ("notifications.add_notification",),
+    }
+    conflict_actions = {
+        "create": "The Idempotency-Key was used for another request.",
+        "bulk": "The Idempotency-Key was used for another request.",
+        "cancel": "The notification is past cancelling; `status` says where it is.",
+        "retry": "Only a failed or retrying notification can be retried.",
+    }
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        queryset = Notification.objects.annotate(
+            channel_slug=F("channel__slug"),
+            template_slug=F("template__slug"),
+            resend_of_uuid=F("resend_of__uuid"),
+            created_by_username=F("created_by__username"),
+        )
+        if self.action != "list":
+            queryset = queryset.prefetch_related(
+                "delivery_attempts",
+                Prefetch(
+                    "status_changes", queryset=StatusChange.objects.select_related("by")
+                ),
+            )
+        return queryset
+
+    def get_serializer_class(self) -> type:
+        if self.action == "list":
+            return NotificationSerializer
+        return NotificationDetailSerializer
+
+    def _detail(self, notification: Notification) -> dict[str, Any]:
+        """The notification as read back, with its annotations and history."""
+        fresh = self.get_queryset().get(pk=notification.pk)
+        return NotificationDetailSerializer(fresh).data
+
+    @extend_schema(
+        summary="Send a notification",
+        request=NewNotificationSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: OpenApiResponse(
+                NotificationDetailSerializer,
+                description="Created: queued, or pending until send_at.",
+            ),
+            200: OpenApiResponse(
+                NotificationDetailSerializer,
+                description=(
+                    "A repeat of an earlier request with the same Idempotency-Key: "
+                    "the first answer, replayed. Nothing new was created."
+                ),
+            ),
+        },
+        examples=examples.NOTIFICATION_REQUESTS,
+    )
+    def create(self, request: Request) -> Response:
+        serializer = NewNotificationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+
+        def run() -> tuple[int, Any]:
+            notification = services.create_notification(
+                serializer.spec(serializer.validated_data),
+                created_by=request.user,
+                via=VIA,
+            )
+            return status.HTTP_201_CREATED, self._detail(notification)
+
+        return idempotent(request, run)
+
+    @extend_schema(
+        summary="Send many notifications at once",
+        description=(
+            "All items are validated first; if any is invalid nothing is created "
+            "and the 400 lists the errors by item index. Otherwise all are "
+            "created in one batch."
+        ),
+        request=BulkNotificationsSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: OpenApiResponse(BulkResponseSerializer, description="Created."),
+            200: OpenApiResponse(
+                BulkResponseSerializer,
+                description="A repeat with the same Idempotency-Key, replayed.",
+            ),
+        },
+        examples=examples.BULK_REQUESTS,
+    )
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> Response:
+        serializer = BulkNotificationsSerializer(data=request.data)
+        type_errors: dict[int, Any] = {}
+        if serializer.is_valid():
+            items = dict(enumerate(serializer.validated_data["notifications"]))
+            note = serializer.validated_data["note"]
+        else:
+            type_errors = _item_errors(serializer.errors)
+            # Check the well-formed items too, so one answer lists every problem.
+            child = NewNotificationSerializer()
+            raw = request.data["notifications"]
+            items = {
+                index: child.run_validation(item)
+                for index, item in enumerate(raw)
+                if index not in type_errors
+            }
+            note = ""
+        specs = _specs(items)
+
+        if type_errors:
+            errors = {**type_errors, **_domain_errors(specs, request.user)}
+            raise batch_invalid(errors, total=len(request.data["notifications"]))
+
+        def run() -> tuple[int, Any]:
+            try:
+                batch, created = services.create_batch(
+                    list(specs.values()), created_by=request.user, via=VIA, note=note
+                )
+            except services.BatchInvalid as exc:
+                raise batch_invalid(exc.errors, total=len(specs)) from None
+            body = {
+                "batch": str(batch.pk),
+                "count": len(created),
+                "ids": [str(n.uuid) for n in created],
+            }
+            return status.HTTP_201_CREATED, body
+
+        return idempotent(request, run)
+
+    @extend_schema(
+        summary="Cancel a notification",
+        description="Only one that has not started sending can be cancelled.",
+        request=ActionSerializer,
+        responses={200: NotificationDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, id: str) -> Response:
+        return self._act(request, services.cancel)
+
+    @extend_schema(
+        summary="Retry a failed notification",
+        description="Sends it back to the queue with a fresh allowance of attempts.",
+        request=ActionSerializer,
+        responses={200: NotificationDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, id: str) -> Response:
+        return self._act(request, services.retry)
+
+    def _act(self, request: Request, function: Any) -> Response:
+        serializer = ActionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        notification = self.get_object()
+        function(
+            notification,
+            by=request.user,
+            via=VIA,
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(self._detail(notification))
+
+    @extend_schema(
+        summary="Send a notification again",
+        description=(
+            "Creates a new notification with the same message as rendered then, "
+            "linked by `resend_of`. Works from any state."
+        ),
+        request=None,
+        responses={201: NotificationDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def resend(self, request: Request, id: str) -> Response:
+        notification = self.get_object()
+        copy = services.resend(notification, by=request.user, via=VIA)
+        return Response(self._detail(copy), status=status.HTTP_201_CREATED)
+
+
+def _item_errors(errors: dict[str, Any]) -> dict[int, Any]:
+    """The item errors of an invalid bulk request, by index; raise on others."""
+    item_errors = errors.get("notifications")
+    # DRF reports a list's item errors by index, in a dict or a list.
+    if isinstance(item_errors, dict) and all(isinstance(k, int) for k in item_errors):
+        indexed = dict(item_errors)
+    elif isinstance(item_errors, list) and all(
+        isinstance(e, dict) for e in item_errors
+    ):
+        indexed = {index: e for index, e in enumerate(item_errors) if e}
+    else:
+        indexed = {}
+    if not indexed or set(errors) - {"notifications"}:
+        fields = field_errors(errors)
+        raise ApiError(400, "invalid", invalid_message(fields), fields)
+    return indexed
+
+
+def _specs(items: dict[int, dict[str, Any]]) -> dict[int, services.NotificationSpec]:
+    """The domain's requests, with every channel and template looked up once.
+
+    An unknown slug stays a string, for the domain to report.
+    """
+    channels = _by_slug(Channel, (item["channel"] for item in items.values()))
+    templates = _by_slug(
+        Template,
+        (item["template"] for item in items.values() if item.get("template")),
+        prefetch=["variants"],
+    )
+    return {
+        index: NewNotificationSerializer.spec(
+            item,
+            channel=channels.get(item["channel"], item["channel"]),
+            template=templates.get(item["template"], item["template"])
+            if item.get("template")
+            else None,
+        )
+        for index, item in items.items()
+    }
+
+
+def _domain_errors(
+    specs: dict[int, services.NotificationSpec], user: Any
+) -> dict[int, Any]:
+    """What the domain would refuse among `specs`, by index; nothing is saved."""
+    errors: dict[int, Any] = {}
+    for index, spec in specs.items():
+        try:
+            services.prepare(spec, created_by=user, via=VIA)
+        except DjangoValidationError as exc:
+            errors[index] = (
+                exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+            )
+    return errors
