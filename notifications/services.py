@@ -297,6 +297,11 @@ def _act(
     method = getattr(notification, name)
     if not can_proceed(method):
         raise ActionRefused(notification, "retry" if name == "requeue" else name)
+    if name != "cancel" and not notification.channel.enabled:
+        # A worker would only fail it again at once.
+        raise ValidationError(
+            {"channel": [f"The channel '{notification.channel.slug}' is disabled."]}
+        )
     try:
         with transaction.atomic():
             method(by=by, actor=via, reason=reason)
@@ -438,4 +443,6 @@ def bulk_action(
             skipped.append((notification, f"it is {notification.status}"))
         except ValidationError as exc:
             skipped.append((notification, "; ".join(exc.messages)))
+    if batch is not None and not done:
+        batch.delete()
     return done, skipped

@@ -77,6 +77,13 @@ def render_string(
     try:
         text = template.render(Context(dict(context), autoescape=html))
         names = list(_missing.names)
+    except Exception as exc:
+        # A filter given data it cannot take (divisibleby:0) or a tag needing
+        # what Orion lacks ({% url %}, {% include %}) raises: a fault of the
+        # template or its context, to report like a syntax error.
+        raise ValidationError(
+            {"template": [f"Template error while rendering: {exc}"]}
+        ) from None
     finally:
         _missing.names = None
     if names:

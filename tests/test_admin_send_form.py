@@ -140,9 +140,7 @@ def test_several_recipients_make_one_batch(
     batch = Batch.objects.get()
     assert response["Location"].endswith(f"/batch/{batch.pk}/change/")
     assert batch.note == "Maintenance"
-    assert sorted(
-        batch.notifications.values_list("channel__slug", "recipient")
-    ) == [
+    assert sorted(batch.notifications.values_list("channel__slug", "recipient")) == [
         ("dev-feishu", "ou_1"),
         ("dev-feishu", "ou_2"),
         ("ops-feishu", "ou_1"),
