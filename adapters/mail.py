@@ -104,6 +104,9 @@ class EmailAdapter(ChannelAdapter):
         # Django refuses a header with a line break only when sending.
         if "\n" in subject or "\r" in subject:
             raise field_error("subject", "An email subject is a single line.")
+        # TODO: refuse a message over the relay's size limit here; the limit
+        # is only known from the server's EHLO (SIZE), so today an oversized
+        # message fails at send time with the relay's 552, as permanent.
 
     def message_key(self, envelope: Envelope) -> str:
         """The Message-ID, in the sender's domain, kept for every retry."""

@@ -252,6 +252,9 @@ class AliyunSmsAdapter(ChannelAdapter):
         url, headers = signed_request(
             envelope, secret, datetime.datetime.now(datetime.UTC), uuid.uuid4().hex
         )
+        # TODO: poll QuerySendDetails (or take Aliyun's receipts) by BizId;
+        # until then "sent" means Aliyun accepted the message, not that the
+        # handset got it.
         reply = http.post(url, data=b"", headers=headers, secrets=(secret,))
         return _result(reply, (secret,))
 

@@ -146,6 +146,9 @@ class TwilioSmsAdapter(ChannelAdapter):
         else:
             form["From"] = config["from_number"]
 
+        # TODO: pass StatusCallback and record Twilio's delivery receipts;
+        # until then "sent" means Twilio accepted the message, not that the
+        # handset got it.
         reply = http.post(url, data=form, auth=(account_sid, token), secrets=(token,))
         return _result(reply, (token,))
 

@@ -11,14 +11,14 @@ from tests.fakes.feishu import CODES, FakeFeishu, feishu_error
 pytest_plugins = ("tests.admin_support",)
 
 
-def test_send_url(channel: Channel) -> str:
+def page_url(channel: Channel) -> str:
     return f"/admin/notifications/channel/{channel.pk}/test/"
 
 
 def test_an_operator_sees_the_provider_accept_the_test_message(
     operator_client: Client, feishu_channel: Channel, fake_feishu: FakeFeishu
 ) -> None:
-    response = operator_client.post(test_send_url(feishu_channel), {"recipient": ""})
+    response = operator_client.post(page_url(feishu_channel), {"recipient": ""})
 
     html = response.content.decode()
     assert "The provider accepted the test message." in html
@@ -35,7 +35,7 @@ def test_a_refusal_shows_the_provider_code_without_the_token(
 ) -> None:
     fake_feishu.fail_next(feishu_error(19024, CODES[19024]))
 
-    html = operator_client.post(test_send_url(feishu_channel)).content.decode()
+    html = operator_client.post(page_url(feishu_channel)).content.decode()
 
     assert "The test message was not delivered." in html
     assert "19024" in html
@@ -48,7 +48,7 @@ def test_a_server_error_is_reported_with_its_status(
 ) -> None:
     fake_feishu.fail_next(Reply(503, "busy"))
 
-    html = operator_client.post(test_send_url(feishu_channel)).content.decode()
+    html = operator_client.post(page_url(feishu_channel)).content.decode()
 
     assert "Feishu answered HTTP 503." in html
 
@@ -58,8 +58,6 @@ def test_the_change_page_links_to_the_test_for_operators_only(
 ) -> None:
     change = f"/admin/notifications/channel/{feishu_channel.pk}/change/"
 
-    assert test_send_url(feishu_channel) in operator_client.get(change).content.decode()
-    assert (
-        test_send_url(feishu_channel) not in viewer_client.get(change).content.decode()
-    )
-    assert viewer_client.post(test_send_url(feishu_channel)).status_code == 403
+    assert page_url(feishu_channel) in operator_client.get(change).content.decode()
+    assert page_url(feishu_channel) not in viewer_client.get(change).content.decode()
+    assert viewer_client.post(page_url(feishu_channel)).status_code == 403

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from notifications.admin.common import short_id
-from notifications.models import Channel, Notification, Status
+from notifications.models import Channel, Status
 from tests.admin_helpers import make_notification
 from tests.fakes.feishu import FakeFeishu
 

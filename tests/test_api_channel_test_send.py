@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.fakes.feishu import CODES, feishu_error
 from tests.api_support import client_for, grant, make_user
+from tests.fakes.feishu import CODES, feishu_error
 
 pytest_plugins = ["tests.api_fixtures"]
 
@@ -56,8 +56,10 @@ def test_a_viewer_may_not_send_a_test(viewer_client, feishu_channel, fake_feishu
 
 
 def test_the_test_channel_permission_is_enough(feishu_channel, fake_feishu):
-    user = make_user("tess", view_only=True)
-    client = client_for(grant(user, "test_channel", "change_channel"))
+    user = grant(make_user("tess", view_only=True), "test_channel")
+    assert user.has_perm("notifications.test_channel")
+    assert not user.has_perm("notifications.change_channel")
+    client = client_for(user)
 
     response = client.post(URL)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rest_framework.test import APIClient
+
 from notifications.models import Channel
 from tests.api_support import error_of, send
 
@@ -42,13 +44,18 @@ def test_creates_a_channel_and_masks_its_secrets(operator_client, fake_feishu, d
     assert channel.secrets["signing_secret"] == SIGNING_SECRET
 
 
-def test_no_read_reveals_a_secret(operator_client, fake_feishu, db):
+def test_no_read_reveals_a_secret(operator_client, operator, fake_feishu, db):
     operator_client.post(URL, feishu_payload(fake_feishu))
+    browser = APIClient()
+    browser.force_login(operator)
 
     responses = [
         operator_client.get(URL),
         operator_client.get(URL + "team-feishu/"),
         operator_client.patch(URL + "team-feishu/", {"name": "Renamed"}),
+        # The browsable API pre-fills its forms with the channel.
+        browser.get(URL + "team-feishu/", HTTP_ACCEPT="text/html"),
+        browser.get(URL, HTTP_ACCEPT="text/html"),
     ]
 
     for response in responses:
