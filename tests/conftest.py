@@ -19,6 +19,24 @@ from tests.fakes.webhook import FakeWebhookReceiver
 from tests.fakes.wecom import FakeWeCom
 
 
+@pytest.fixture(autouse=True)
+def empty_broker(settings: object) -> Iterator[None]:
+    """Start every test with no delivery tasks in the broker.
+
+    The ORM broker's rows go with each test's transaction; a Redis list
+    outlives tests, so it is emptied before and after each.
+    """
+    if "redis" not in settings.Q_CLUSTER:
+        yield
+        return
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    broker.delete_queue()
+    yield
+    broker.delete_queue()
+
+
 @pytest.fixture
 def fake_feishu() -> Iterator[FakeFeishu]:
     with FakeFeishu() as fake:
