@@ -45,15 +45,24 @@ def test_it_counts_sends_by_status_and_channel_with_the_failure_rate(
     assert "?status__exact=sent" in html
 
 
-def test_it_shows_the_oldest_waiting_notification(
+def test_it_links_to_the_oldest_waiting_notification(
     operator_client: Client, feishu_channel: Channel
 ) -> None:
+    now = timezone.now()
+    oldest = make_notification(
+        feishu_channel, created_at=now - datetime.timedelta(hours=3)
+    )
+    make_notification(feishu_channel, created_at=now - datetime.timedelta(hours=1))
     make_notification(
-        feishu_channel, created_at=timezone.now() - datetime.timedelta(hours=3)
+        feishu_channel,
+        status=Status.SENT,
+        created_at=now - datetime.timedelta(hours=5),
     )
 
     html = operator_client.get("/admin/").content.decode()
 
+    url = f"/admin/notifications/notification/{oldest.pk}/change/"
+    assert f'href="{url}" id="orion-oldest"' in html
     assert "Waiting for 3\xa0hours" in html
 
 

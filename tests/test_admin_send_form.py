@@ -209,7 +209,7 @@ def test_a_time_in_the_past_is_refused_on_its_field(
     assert Notification.objects.count() == 0
 
 
-def test_a_template_and_a_body_together_are_refused(
+def test_a_template_and_a_body_together_are_refused_by_the_services(
     operator_client: Client, feishu_channel: Channel
 ) -> None:
     template = Template.objects.create(slug="disk", body="x")
@@ -217,4 +217,16 @@ def test_a_template_and_a_body_together_are_refused(
 
     html = operator_client.post(SEND_URL, data).content.decode()
 
-    assert "Choose a template or write a subject and body, not both." in html
+    assert "Give either a template with a context, or a subject and body." in html
+    assert Notification.objects.count() == 0
+
+
+def test_an_empty_body_without_a_template_is_refused_by_the_services(
+    operator_client: Client, feishu_channel: Channel
+) -> None:
+    data = form_data([feishu_channel], subject="", body="")
+
+    html = operator_client.post(SEND_URL, data).content.decode()
+
+    assert "Give a body, or a template with its context." in html
+    assert "Confirm and send" not in html

@@ -171,8 +171,14 @@ def test_rate_limits_are_validated(operator_client, feishu_channel):
 
     assert good.status_code == 200
     assert good.json()["rate_limit"] == [{"count": 2, "seconds": 1}]
+    incomplete = operator_client.patch(
+        URL + "ops-feishu/", {"rate_limit": [{"count": 2}]}
+    )
+
     assert bad.status_code == 400
     assert "rate_limit.0.count" in error_of(bad)["fields"]
+    assert incomplete.status_code == 400
+    assert "rate_limit.0.seconds" in error_of(incomplete)["fields"]
 
 
 def test_deletes_an_unused_channel(operator_client, feishu_channel):

@@ -126,6 +126,8 @@ def test_filters_by_creation_time(operator_client, feishu_channel):
         "batch=not-a-uuid",
         "created_after=yesterday",
         "created_after=0001-01-01T00:00:00%2B05:00",
+        "created_before=",
+        "status=",
         "page_size=0",
         "page_size=501",
         "page_size=ten",

@@ -85,6 +85,16 @@ def test_patch_replaces_the_variants_only_when_given(operator_client, alert_temp
     assert not alert_template.variants.exists()
 
 
+def test_a_variant_in_a_patch_must_be_complete(operator_client, alert_template):
+    response = operator_client.patch(
+        URL + "service-down/", {"variants": [{"body": "no kind"}]}
+    )
+
+    assert response.status_code == 400
+    assert "variants.0.kind" in error_of(response)["fields"]
+    assert alert_template.variants.count() == 1
+
+
 def test_deletes_a_template(operator_client, alert_template):
     response = operator_client.delete(URL + "service-down/")
 

@@ -10,7 +10,7 @@ from django.utils.http import urlencode
 
 from notifications import health, stats
 from notifications.admin.common import status_badge
-from notifications.models import WAITING, Status
+from notifications.models import WAITING, Notification, Status
 
 
 def dashboard() -> dict[str, Any]:
@@ -44,14 +44,24 @@ def dashboard() -> dict[str, Any]:
             }
         )
     oldest = figures["oldest_waiting_at"]
+    oldest_pk = (
+        Notification.objects.filter(status__in=WAITING)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+        .first()
+        if oldest
+        else None
+    )
     return {
         "total": day["total"],
         "by_status": by_status,
         "channels": channels,
         "latency": day["latency_seconds"],
         "oldest_waiting_at": parse_datetime(oldest) if oldest else None,
-        "oldest_url": changelist
-        + "?"
-        + urlencode({"status__in": ",".join(WAITING), "o": "6"}),
+        "oldest_url": (
+            reverse("admin:notifications_notification_change", args=[oldest_pk])
+            if oldest_pk
+            else ""
+        ),
         "workers_alive": health.check_workers(),
     }

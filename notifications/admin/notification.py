@@ -129,8 +129,8 @@ class _HistoryInline(admin.TabularInline):
 
 class DeliveryAttemptInline(_HistoryInline):
     model = DeliveryAttempt
-    verbose_name = _("attempt")
-    verbose_name_plural = _("attempts")
+    verbose_name = _("delivery attempt")
+    verbose_name_plural = _("delivery attempts")
     fields = (
         "number",
         "outcome_display",
@@ -200,7 +200,6 @@ class NotificationAdmin(admin.ModelAdmin):
         "recipient_display",
         "priority",
         "created",
-        "attempts_display",
     )
     list_display_links = ("short_uuid",)
     list_filter = (
@@ -333,10 +332,6 @@ class NotificationAdmin(admin.ModelAdmin):
     def created(self, notification: Notification) -> str:
         return when(notification.created_at, seconds_only=True)
 
-    @admin.display(description=_("attempts"))
-    def attempts_display(self, notification: Notification) -> str:
-        return str(notification.attempts)
-
     # -- detail ----------------------------------------------------------
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -372,12 +367,14 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("created"))
     def created_detail(self, notification: Notification) -> str:
-        by = str(notification.created_by) if notification.created_by else "-"
-        return gettext("%(at)s by %(by)s via %(via)s") % {
+        values = {
             "at": when(notification.created_at),
-            "by": by,
+            "by": str(notification.created_by),
             "via": notification.created_via or "-",
         }
+        if notification.created_by is None:
+            return gettext("%(at)s via %(via)s") % values
+        return gettext("%(at)s by %(by)s via %(via)s") % values
 
     @admin.display(description=_("batch"))
     def batch_link(self, notification: Notification) -> SafeString | str:
@@ -467,13 +464,13 @@ class NotificationAdmin(admin.ModelAdmin):
         # "Add notification" is the send form: it goes through the services.
         return HttpResponseRedirect(reverse("admin:notifications_notification_send"))
 
-    # -- actions ---------------------------------------------------------
-
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         extra = {"title": self.opts.verbose_name_plural.capitalize()}
         return super().changelist_view(request, {**extra, **(extra_context or {})})
+
+    # -- actions ---------------------------------------------------------
 
     def get_urls(self) -> list[URLPattern]:
         from notifications.admin.send import send_view
@@ -718,9 +715,11 @@ def available_actions(
     found = []
     if "cancel" in names and _allowed(request, "cancel"):
         found.append("cancel")
-    if names & {"retry", "requeue"} and _allowed(request, "retry"):
+    # A disabled channel would only fail a retry or a resend again at once.
+    enabled = notification.channel.enabled
+    if names & {"retry", "requeue"} and _allowed(request, "retry") and enabled:
         found.append("retry")
-    if _allowed(request, "resend") and notification.channel.enabled:
+    if _allowed(request, "resend") and enabled:
         found.append("resend")
     return [
         {

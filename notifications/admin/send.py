@@ -132,6 +132,10 @@ class SendForm(forms.Form):
     # One value per preview: confirming the same preview twice sends once.
     token = forms.CharField(required=False, widget=forms.HiddenInput)
 
+    specs: list[services.NotificationSpec]
+    prepared: list[Notification]
+    duplicates: int
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["channels"].label_from_instance = _channel_label
@@ -142,10 +146,6 @@ class SendForm(forms.Form):
                 self.fields[name].help_text,
                 _("Times are in %(zone)s.") % {"zone": zone},
             )
-
-    specs: list[services.NotificationSpec]
-    prepared: list[Notification]
-    duplicates: int
 
     def clean_context(self) -> dict[str, Any]:
         value = self.cleaned_data.get("context")
@@ -159,13 +159,8 @@ class SendForm(forms.Form):
         data = super().clean()
         channels = list(data.get("channels") or [])
         template = data.get("template")
-        if template is not None and (data.get("subject") or data.get("body")):
-            self.add_error(
-                "template",
-                _("Choose a template or write a subject and body, not both."),
-            )
-        elif template is None and not data.get("body"):
-            self.add_error("body", _("Write a body, or choose a template."))
+        # Whether a body is needed (and with a template, allowed) is the
+        # domain's call: services.prepare() says so per channel kind.
         if not channels or self.errors:
             return data
 
@@ -190,8 +185,8 @@ class SendForm(forms.Form):
                 recipient=recipient,
                 template=template,
                 context=data.get("context") or {},
-                subject=data.get("subject", "") if template is None else "",
-                body=data.get("body", "") if template is None else "",
+                subject=data.get("subject", ""),
+                body=data.get("body", ""),
                 priority=data.get("priority") or Priority.NORMAL,
                 send_at=data.get("send_at"),
                 expires_at=data.get("expires_at"),
@@ -254,12 +249,14 @@ class SendForm(forms.Form):
         """Validate every spec with the domain's own checks, as the API does."""
         self.prepared = []
         seen: set[tuple[str, str]] = set()
+        several = len({str(spec.channel) for spec in self.specs}) > 1
         for spec in self.specs:
             try:
                 notification = services.prepare(spec, via=VIA)
             except ValidationError as exc:
                 for field, message in _field_messages(exc):
-                    prefix = f"{spec.channel}: " if field in ("body", "channel") else ""
+                    # With several channels, say which one refused.
+                    prefix = f"{spec.channel}: " if several else ""
                     if (field, prefix + message) not in seen:
                         seen.add((field, prefix + message))
                         self.add_error(FIELD_FOR.get(field), prefix + message)
@@ -290,16 +287,15 @@ class SendForm(forms.Form):
         """A hash of what is being sent, kept with the send's idempotency key."""
         items = [
             dataclasses.asdict(
-                dataclasses.replace(spec, channel=str(spec.channel), template=None)
+                dataclasses.replace(
+                    spec,
+                    channel=str(spec.channel),
+                    template=str(spec.template) if spec.template else None,
+                )
             )
             for spec in self.specs
         ]
-        text = json.dumps(
-            [self.cleaned_data.get("template") and self.cleaned_data["template"].pk]
-            + items,
-            default=str,
-            sort_keys=True,
-        )
+        text = json.dumps(items, default=str, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
 

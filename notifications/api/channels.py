@@ -24,6 +24,7 @@ from notifications.api.fields import (
     StrictCharField,
     StrictIntegerField,
     StrictSlugField,
+    WholeItemSerializer,
 )
 from notifications.models import Channel
 
@@ -65,7 +66,7 @@ class SecretsField(serializers.Field):
         return {"secrets": cleaned}
 
 
-class RateLimitSerializer(serializers.Serializer):
+class RateLimitSerializer(WholeItemSerializer):
     count = StrictIntegerField(min_value=1, help_text="At most this many sends...")
     seconds = StrictIntegerField(
         min_value=1, max_value=86400, help_text="...per this many seconds."

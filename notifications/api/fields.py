@@ -6,6 +6,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 # Free-form JSON is stored as it is given; a limit on its size and depth keeps
 # one request from filling a row or a worker's memory.
@@ -90,3 +91,25 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class WholeItemSerializer(serializers.Serializer):
+    """An item of a list, validated whole even inside a PATCH.
+
+    DRF skips the required fields and defaults of nested serializers when the
+    request is partial; but a list given in a PATCH replaces the stored one,
+    so each of its items must be complete.
+    """
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        missing = {
+            name: ["This field is required."]
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and name not in attrs
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        for name, field in self.fields.items():
+            if name not in attrs and field.default is not empty:
+                attrs[name] = field.get_default()
+        return attrs

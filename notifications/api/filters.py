@@ -34,6 +34,23 @@ class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = BoundedIsoDateTimeField
 
 
+class NotificationFilterForm(forms.Form):
+    """Refuses an empty value where only a choice, id or time makes sense.
+
+    django-filter ignores `?status=`; a client that sent it meant something,
+    and listing everything instead would hide its mistake.
+    """
+
+    not_blank = ("status", "priority", "batch", "created_after", "created_before")
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for name in self.not_blank:
+            if name in self.data and not self.data[name]:
+                self.add_error(name, "Give a value, or leave the parameter out.")
+        return cleaned
+
+
 class NotificationFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=Status.choices, help_text="Only notifications in this state."
@@ -64,6 +81,7 @@ class NotificationFilter(django_filters.FilterSet):
 
     class Meta:
         model = Notification
+        form = NotificationFilterForm
         fields = [
             "status",
             "channel",

@@ -51,6 +51,16 @@ class NotificationCursorPagination(CursorPagination):
                 raise ValidationError({self.cursor_query_param: [message]})
         return cursor
 
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paginated = super().get_paginated_response_schema(schema)
+        properties = paginated["properties"]
+        properties["next"]["description"] = "The next page's URL, or null at the end."
+        properties["previous"]["description"] = (
+            "The previous page's URL, or null on the first page."
+        )
+        properties["results"]["description"] = "This page's notifications."
+        return paginated
+
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:

@@ -21,6 +21,7 @@ from notifications.api.fields import (
     JSONObjectField,
     StrictCharField,
     StrictSlugField,
+    WholeItemSerializer,
 )
 from notifications.models import Template, TemplateVariant
 from notifications.templating import check_syntax, render_template
@@ -39,7 +40,7 @@ def _set_kind_choices(fields: dict[str, serializers.Field]) -> None:
     fields["kind"].choices = adapters.kinds()
 
 
-class VariantSerializer(serializers.Serializer):
+class VariantSerializer(WholeItemSerializer):
     kind = _kind_field(help_text="The channel kind this variant is for.")
     subject = StrictCharField(
         max_length=500, required=False, allow_blank=True, default=""
