@@ -41,12 +41,14 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        self.stdout.write(f"Orion is running on http://{addr}/admin/ (Ctrl-C stops it).")
+        self.stdout.write(f"Orion runs on http://{addr}/admin/ (Ctrl-C stops it).")
 
         exited = None
         while not stopping and exited is None:
             time.sleep(0.5)
-            exited = next((n for n, p in children.items() if p.poll() is not None), None)
+            exited = next(
+                (name for name, p in children.items() if p.poll() is not None), None
+            )
 
         for process in children.values():
             if process.poll() is None:
