@@ -10,6 +10,8 @@ import importlib
 import pkgutil
 from typing import TypeVar
 
+from django.utils.functional import Promise
+
 from adapters.base import ChannelAdapter
 
 _registry: dict[str, ChannelAdapter] = {}
@@ -43,7 +45,11 @@ def get_adapter(kind: str) -> ChannelAdapter:
     return _registry[kind]
 
 
-def kinds() -> list[tuple[str, str]]:
-    """(kind, label) pairs of every registered kind, sorted by kind."""
+def kinds() -> list[tuple[str, str | Promise]]:
+    """(kind, label) pairs of every registered kind, sorted by kind.
+
+    Labels are lazy translations: they render in the language active when
+    they are shown.
+    """
     _load()
     return sorted((kind, adapter.label) for kind, adapter in _registry.items())

@@ -11,6 +11,9 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ValidationError
+from django.utils.functional import Promise
+from django.utils.text import get_text_list
+from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from adapters.http import HttpClient
@@ -79,6 +82,11 @@ class DeliveryError(Exception):
     may have reached the provider before it failed (a read timeout, a reset
     connection): whether to try again then is the adapter's
     `resend_after_unknown` decision, not this error's.
+
+    The message is not translated: it is stored (`last_error`, a status
+    change's reason, `DeliveryAttempt.error`) once, in English, whatever
+    language the worker runs in, so every record reads alike and can be
+    searched.
     """
 
     def __init__(
@@ -131,7 +139,8 @@ class ChannelAdapter:
     """
 
     kind: ClassVar[str]
-    label: ClassVar[str]
+    # Lazily translated: shown in the operator's language where it is read.
+    label: ClassVar[str | Promise]
     config_required: ClassVar[tuple[str, ...]] = ()
     config_optional: ClassVar[Mapping[str, Any]] = {}
     secrets_required: ClassVar[tuple[str, ...]] = ()
@@ -159,21 +168,21 @@ class ChannelAdapter:
         allowed_secrets = set(self.secrets_required) | set(self.secrets_optional)
         for key in sorted(set(config) - allowed_config):
             errors.setdefault(f"config.{key}", []).append(
-                f"Unknown setting for a {self.kind} channel."
+                _("Unknown setting for a %(kind)s channel.") % {"kind": self.kind}
             )
         for key in sorted(set(secrets) - allowed_secrets):
             errors.setdefault(f"secrets.{key}", []).append(
-                f"Unknown secret for a {self.kind} channel."
+                _("Unknown secret for a %(kind)s channel.") % {"kind": self.kind}
             )
         for key in self.config_required:
             if config.get(key) in (None, ""):
                 errors.setdefault(f"config.{key}", []).append(
-                    "This setting is required."
+                    _("This setting is required.")
                 )
         for key in self.secrets_required:
             if not secrets.get(key):
                 errors.setdefault(f"secrets.{key}", []).append(
-                    "This secret is required."
+                    _("This secret is required.")
                 )
         if errors:
             raise ValidationError(errors)
@@ -193,7 +202,7 @@ class ChannelAdapter:
         """Return the recipient in the form the provider takes, or raise."""
         recipient = (recipient or "").strip()
         if self.recipient_required and not recipient:
-            raise ValidationError({"recipient": ["This channel needs a recipient."]})
+            raise ValidationError({"recipient": [_("This channel needs a recipient.")]})
         return recipient
 
     def validate_message(
@@ -298,10 +307,12 @@ def check_provider_url(
         host_ok = parts.scheme == "https" and parts.hostname in set(hosts)
     if not host_ok:
         raise field_error(
-            field, "Expected an https URL on " + " or ".join(sorted(hosts)) + "."
+            field,
+            _("Expected an https URL on %(hosts)s.")
+            % {"hosts": get_text_list(sorted(hosts))},
         )
     if not path.fullmatch(parts.path):
-        raise field_error(field, "This URL does not have the provider's path shape.")
+        raise field_error(field, _("This URL does not have the provider's path shape."))
 
 
 def check_base_url(url: str, field: str, domain: str) -> None:
@@ -316,7 +327,7 @@ def check_base_url(url: str, field: str, domain: str) -> None:
         parts = urlsplit(url or "")
         port_ok = parts.port is None or parts.port > 0
     except ValueError:
-        raise field_error(field, "This is not a valid URL.") from None
+        raise field_error(field, _("This is not a valid URL.")) from None
     host = (parts.hostname or "").lower()
     if private_destinations_allowed():
         host_ok = parts.scheme in ("http", "https") and bool(host)
@@ -324,8 +335,10 @@ def check_base_url(url: str, field: str, domain: str) -> None:
         on_domain = host == domain or host.endswith("." + domain)
         host_ok = parts.scheme == "https" and on_domain
     if not host_ok or not port_ok:
-        raise field_error(field, f"Expected an https URL on {domain}.")
+        raise field_error(
+            field, _("Expected an https URL on %(hosts)s.") % {"hosts": domain}
+        )
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise field_error(field, "Give the base URL only, without a path or query.")
+        raise field_error(field, _("Give the base URL only, without a path or query."))
     if parts.username or parts.password:
-        raise field_error(field, "Do not put credentials in the URL.")
+        raise field_error(field, _("Do not put credentials in the URL."))

@@ -14,6 +14,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from adapters import register
 from adapters.base import (
@@ -105,7 +107,7 @@ def at_field(recipient: str) -> dict[str, Any]:
 @register
 class DingTalkAdapter(ChannelAdapter):
     kind = "dingtalk"
-    label = "DingTalk custom robot"
+    label = gettext_lazy("DingTalk custom robot")
     config_optional = {"message_type": "text"}
     secrets_required = ("webhook_url",)
     secrets_optional = ("signing_secret",)
@@ -115,7 +117,8 @@ class DingTalkAdapter(ChannelAdapter):
     def validate_config(self, config: dict[str, Any], secrets: dict[str, str]) -> None:
         if config["message_type"] not in MESSAGE_TYPES:
             raise field_error(
-                "config.message_type", "Choose one of: " + ", ".join(MESSAGE_TYPES)
+                "config.message_type",
+                _("Choose one of: %(choices)s") % {"choices": ", ".join(MESSAGE_TYPES)},
             )
         url = secrets["webhook_url"]
         check_provider_url(url, "secrets.webhook_url", HOSTS, SEND_PATH)
@@ -123,19 +126,21 @@ class DingTalkAdapter(ChannelAdapter):
         if not query.get("access_token", [""])[0]:
             raise field_error(
                 "secrets.webhook_url",
-                "The URL lacks the robot's access_token=... parameter.",
+                _("The URL lacks the robot's access_token=... parameter."),
             )
         if "timestamp" in query or "sign" in query:
             raise field_error(
                 "secrets.webhook_url",
-                "Give the URL without timestamp and sign; Orion signs each "
-                "request with the signing secret.",
+                _(
+                    "Give the URL without timestamp and sign; Orion signs each "
+                    "request with the signing secret."
+                ),
             )
         secret = secrets.get("signing_secret", "")
         if secret and not secret.startswith("SEC"):
             raise field_error(
                 "secrets.signing_secret",
-                "A DingTalk signing secret starts with SEC.",
+                _("A DingTalk signing secret starts with SEC."),
             )
 
     def clean_recipient(self, recipient: str) -> str:
@@ -146,13 +151,12 @@ class DingTalkAdapter(ChannelAdapter):
             if p != ALL and not MOBILE.fullmatch(p) and not USER_ID.fullmatch(p)
         ]
         if bad:
+            message = _(
+                "Give DingTalk mobiles or user ids to mention, or all; "
+                "not valid: %(invalid)s."
+            )
             raise ValidationError(
-                {
-                    "recipient": [
-                        "Give DingTalk mobiles or user ids to mention, or all; "
-                        f"not valid: {', '.join(bad)}."
-                    ]
-                }
+                {"recipient": [message % {"invalid": ", ".join(bad)}]}
             )
         return ",".join(parts)
 
@@ -163,7 +167,7 @@ class DingTalkAdapter(ChannelAdapter):
         # for robot messages that we could confirm (shared/providers.md has
         # none), and guessing one would refuse messages DingTalk accepts.
         if not body.strip():
-            raise ValidationError({"body": ["A DingTalk message cannot be empty."]})
+            raise ValidationError({"body": [_("A DingTalk message cannot be empty.")]})
 
     def payload(
         self, config: Mapping[str, Any], subject: str, body: str, recipient: str

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from adapters import register
 from adapters.base import (
@@ -61,7 +63,7 @@ def mentions(recipient: str) -> list[str]:
 @register
 class FeishuAdapter(ChannelAdapter):
     kind = "feishu"
-    label = "Feishu / Lark bot"
+    label = gettext_lazy("Feishu / Lark bot")
     config_optional = {"message_type": "text"}
     secrets_required = ("webhook_url",)
     secrets_optional = ("signing_secret",)
@@ -71,7 +73,8 @@ class FeishuAdapter(ChannelAdapter):
     def validate_config(self, config: dict[str, Any], secrets: dict[str, str]) -> None:
         if config["message_type"] not in MESSAGE_TYPES:
             raise field_error(
-                "config.message_type", "Choose one of: " + ", ".join(MESSAGE_TYPES)
+                "config.message_type",
+                _("Choose one of: %(choices)s") % {"choices": ", ".join(MESSAGE_TYPES)},
             )
         check_provider_url(
             secrets["webhook_url"], "secrets.webhook_url", HOSTS, HOOK_PATH
@@ -88,13 +91,12 @@ class FeishuAdapter(ChannelAdapter):
         # so the limit is enforced at creation, not discovered at send time.
         size = len(_encode(_signed(payload, "", int(time.time()))))
         if size > MAX_BODY_BYTES:
+            message = _(
+                "This message is %(size)d bytes as Feishu receives it; "
+                "Feishu takes at most %(limit)d."
+            )
             raise ValidationError(
-                {
-                    "body": [
-                        f"This message is {size} bytes as Feishu receives it; "
-                        f"Feishu takes at most {MAX_BODY_BYTES}."
-                    ]
-                }
+                {"body": [message % {"size": size, "limit": MAX_BODY_BYTES}]}
             )
 
     def payload(
@@ -238,10 +240,10 @@ def _card(subject: str, body: str, users: list[str]) -> dict[str, Any]:
             card = json.loads(stripped)
         except ValueError:
             raise ValueError(
-                "The body starts with '{' but is not valid JSON."
+                _("The body starts with '{' but is not valid JSON.")
             ) from None
         if not isinstance(card, dict):
-            raise ValueError("A card body must be a JSON object.")
+            raise ValueError(_("A card body must be a JSON object."))
         return {"msg_type": "interactive", "card": card}
     text = body
     if users:

@@ -20,6 +20,8 @@ from django.core.exceptions import ValidationError
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from adapters import register
 from adapters.base import (
@@ -59,7 +61,7 @@ REFUSALS: tuple[tuple[type[smtplib.SMTPResponseException], str], ...] = (
 @register
 class EmailAdapter(ChannelAdapter):
     kind = "email"
-    label = "Email"
+    label = gettext_lazy("Email")
     config_required = ("from_email",)
     config_optional = {"reply_to": None}
     # Relays' limits range from one message a second (a sandboxed account)
@@ -90,12 +92,12 @@ class EmailAdapter(ChannelAdapter):
         recipient = super().clean_recipient(recipient)
         if any(mark in recipient for mark in ",;"):
             raise field_error(
-                "recipient", "Give one email address; send one notification each."
+                "recipient", _("Give one email address; send one notification each.")
             )
         try:
             validate_email(recipient)
         except ValidationError:
-            raise field_error("recipient", "Enter a valid email address.") from None
+            raise field_error("recipient", _("Enter a valid email address.")) from None
         return recipient
 
     def validate_message(
@@ -103,7 +105,7 @@ class EmailAdapter(ChannelAdapter):
     ) -> None:
         # Django refuses a header with a line break only when sending.
         if "\n" in subject or "\r" in subject:
-            raise field_error("subject", "An email subject is a single line.")
+            raise field_error("subject", _("An email subject is a single line."))
         # TODO: refuse a message over the relay's size limit here; the limit
         # is only known from the server's EHLO (SIZE), so today an oversized
         # message fails at send time with the relay's 552, as permanent.
@@ -128,14 +130,14 @@ class EmailAdapter(ChannelAdapter):
 def address_of(value: object, field: str) -> str:
     """The address in "ops@example.com" or "Ops <ops@example.com>", or raise."""
     if not isinstance(value, str) or "\n" in value or "\r" in value:
-        raise field_error(field, "Enter a valid email address.")
+        raise field_error(field, _("Enter a valid email address."))
     pairs = getaddresses([value])
     if len(pairs) != 1:
-        raise field_error(field, "Enter one email address.")
+        raise field_error(field, _("Enter one email address."))
     try:
         validate_email(pairs[0][1])
     except ValidationError:
-        raise field_error(field, "Enter a valid email address.") from None
+        raise field_error(field, _("Enter a valid email address.")) from None
     return pairs[0][1]
 
 
@@ -263,7 +265,7 @@ def _reusable(backend: BaseEmailBackend) -> bool:
     if time.monotonic() - _connection.last_used > MAX_IDLE_SECONDS:
         return False
     try:
-        code, _ = smtp.noop()
+        code, _reply = smtp.noop()
     except OSError:
         return False
     return code == 250

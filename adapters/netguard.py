@@ -17,6 +17,7 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext, gettext_noop
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -48,18 +49,28 @@ class DestinationRefused(DeliveryError):
 
 
 def refusal(address: IPAddress) -> str:
-    """Why `address` may not be sent to, or "" when it is a public address."""
+    """Why `address` may not be sent to, or "" when it is a public address.
+
+    The reason is English, as stored with a `DestinationRefused`; it is
+    marked for translation so a form error can show it translated.
+    """
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         return refusal(address.ipv4_mapped)
 
     checks = (
-        (address.is_loopback, "a loopback address"),
-        (address.is_link_local, "a link-local address (cloud metadata lives here)"),
-        (address.is_unspecified, "the unspecified address"),
-        (address.is_multicast, "a multicast address"),
-        (address.is_reserved, "a reserved address"),
-        (address.is_private, "a private address"),
-        (not address.is_global, "an address that is not publicly routable"),
+        (address.is_loopback, gettext_noop("a loopback address")),
+        (
+            address.is_link_local,
+            gettext_noop("a link-local address (cloud metadata lives here)"),
+        ),
+        (address.is_unspecified, gettext_noop("the unspecified address")),
+        (address.is_multicast, gettext_noop("a multicast address")),
+        (address.is_reserved, gettext_noop("a reserved address")),
+        (address.is_private, gettext_noop("a private address")),
+        (
+            not address.is_global,
+            gettext_noop("an address that is not publicly routable"),
+        ),
     )
     for refused, reason in checks:
         if refused:
@@ -111,20 +122,24 @@ def validate_destination_url(url: str, field: str) -> None:
         parts = urlsplit(url or "")
         host = parts.hostname
     except ValueError:
-        raise field_error(field, "Enter a valid URL.") from None
+        raise field_error(field, gettext("Enter a valid URL.")) from None
     if parts.scheme not in SCHEMES or not host:
-        raise field_error(field, "Enter an http or https URL with a host.")
+        raise field_error(field, gettext("Enter an http or https URL with a host."))
     if private_destinations_allowed():
         return
 
     host = host.rstrip(".")
     if host == "localhost" or host.endswith(".localhost"):
-        raise field_error(field, "This URL points at this machine (localhost).")
+        raise field_error(
+            field, gettext("This URL points at this machine (localhost).")
+        )
     for address in _numeric_addresses(host):
         reason = refusal(address)
         if reason:
             raise field_error(
-                field, f"This URL points at {reason}; Orion does not send there."
+                field,
+                gettext("This URL points at %(reason)s; Orion does not send there.")
+                % {"reason": gettext(reason)},
             )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
+
 from adapters.base import field_error
 
 # E.164: "+", a country code that never starts with 0, at most 15 digits in
@@ -23,8 +25,10 @@ def clean_phone_number(value: str, field: str) -> str:
     if "@" in value:
         raise field_error(
             field,
-            "This is an email address; an SMS channel needs a phone number in "
-            "E.164 form, such as +14155550100.",
+            _(
+                "This is an email address; an SMS channel needs a phone number "
+                "in E.164 form, such as +14155550100."
+            ),
         )
 
     number = _SEPARATORS.sub("", value)
@@ -33,9 +37,11 @@ def clean_phone_number(value: str, field: str) -> str:
     if number.isdigit():
         raise field_error(
             field,
-            "Start the number with + and its country code, such as "
-            "+8613800138000 or +14155550100.",
+            _(
+                "Start the number with + and its country code, such as "
+                "+8613800138000 or +14155550100."
+            ),
         )
     raise field_error(
-        field, "Expected one phone number in E.164 form: + and 8 to 15 digits."
+        field, _("Expected one phone number in E.164 form: + and 8 to 15 digits.")
     )

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from adapters import register
 from adapters.base import (
@@ -73,7 +75,7 @@ ERRORS: dict[tuple[int, str | None], tuple[bool, bool, str]] = {
 @register
 class SlackAdapter(ChannelAdapter):
     kind = "slack"
-    label = "Slack incoming webhook"
+    label = gettext_lazy("Slack incoming webhook")
     secrets_required = ("webhook_url",)
     # Slack allows about one message per second per webhook, with bursts.
     rate_limits = (RateLimit(1, 1),)
@@ -89,8 +91,10 @@ class SlackAdapter(ChannelAdapter):
             raise ValidationError(
                 {
                     "recipient": [
-                        "A Slack incoming webhook posts to the channel it was "
-                        "created for; leave the recipient empty."
+                        _(
+                            "A Slack incoming webhook posts to the channel it was "
+                            "created for; leave the recipient empty."
+                        )
                     ]
                 }
             )
@@ -103,19 +107,17 @@ class SlackAdapter(ChannelAdapter):
             payload = self.payload(subject, body)
         except ValueError as exc:
             raise ValidationError({"body": [str(exc)]}) from None
-        if len(payload["text"]) > MAX_TEXT_CHARS:
+        length = len(payload["text"])
+        if length > MAX_TEXT_CHARS:
+            message = _(
+                "This message is %(length)d characters; Slack takes at most %(limit)d."
+            )
             raise ValidationError(
-                {
-                    "body": [
-                        f"This message is {len(payload['text'])} characters; "
-                        f"Slack takes at most {MAX_TEXT_CHARS}."
-                    ]
-                }
+                {"body": [message % {"length": length, "limit": MAX_TEXT_CHARS}]}
             )
         if len(payload.get("blocks", ())) > MAX_BLOCKS:
-            raise ValidationError(
-                {"body": [f"Slack takes at most {MAX_BLOCKS} blocks in a message."]}
-            )
+            message = _("Slack takes at most %(limit)d blocks in a message.")
+            raise ValidationError({"body": [message % {"limit": MAX_BLOCKS}]})
 
     def payload(self, subject: str, body: str) -> dict[str, Any]:
         """`{"text"}`, or `{"blocks", "text"}` when the body is a blocks object.
@@ -129,7 +131,7 @@ class SlackAdapter(ChannelAdapter):
         # Notifications and screen readers show `text` where blocks cannot be.
         fallback = data.get("text") or subject or FALLBACK_TEXT
         if not isinstance(fallback, str):
-            raise ValueError('The "text" of a blocks message must be a string.')
+            raise ValueError(_('The "text" of a blocks message must be a string.'))
         return {"text": fallback, "blocks": blocks}
 
     def send(self, envelope: Envelope, http: HttpClient) -> DeliveryResult:
@@ -161,9 +163,9 @@ def _blocks(body: str) -> list[dict[str, Any]] | None:
         return None
     blocks = data["blocks"]
     if not isinstance(blocks, list) or not blocks:
-        raise ValueError('"blocks" must be a non-empty list of block objects.')
+        raise ValueError(_('"blocks" must be a non-empty list of block objects.'))
     if not all(isinstance(block, dict) and "type" in block for block in blocks):
-        raise ValueError('Each block must be an object with a "type".')
+        raise ValueError(_('Each block must be an object with a "type".'))
     return blocks
 
 

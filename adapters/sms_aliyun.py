@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from adapters import register
 from adapters.base import (
@@ -187,7 +189,7 @@ def template_param(context: Mapping[str, Any]) -> str:
 @register
 class AliyunSmsAdapter(ChannelAdapter):
     kind = "sms_aliyun"
-    label = "SMS (Aliyun)"
+    label = gettext_lazy("SMS (Aliyun)")
     config_required = ("access_key_id", "sign_name", "template_code")
     config_optional = {
         "endpoint": "https://dysmsapi.aliyuncs.com",
@@ -208,15 +210,15 @@ class AliyunSmsAdapter(ChannelAdapter):
         """Check each setting's shape; strip and normalise them in place."""
         errors: dict[str, list[str]] = {}
         for key, pattern, message in (
-            ("access_key_id", ACCESS_KEY_ID, "This is not an access key id."),
-            ("template_code", TEMPLATE_CODE, "Expected a code such as SMS_123456."),
-            ("region_id", REGION_ID, "Expected a region id such as cn-hangzhou."),
+            ("access_key_id", ACCESS_KEY_ID, _("This is not an access key id.")),
+            ("template_code", TEMPLATE_CODE, _("Expected a code such as SMS_123456.")),
+            ("region_id", REGION_ID, _("Expected a region id such as cn-hangzhou.")),
         ):
             value = config[key]
             if not isinstance(value, str) or not pattern.fullmatch(value.strip()):
                 errors[f"config.{key}"] = [message]
         if not isinstance(config["sign_name"], str) or not config["sign_name"].strip():
-            errors["config.sign_name"] = ["Give the sign name Aliyun approved."]
+            errors["config.sign_name"] = [_("Give the sign name Aliyun approved.")]
         try:
             check_base_url(config["endpoint"], "config.endpoint", API_DOMAIN)
         except ValidationError as exc:
@@ -235,14 +237,14 @@ class AliyunSmsAdapter(ChannelAdapter):
     def validate_context(self, context: Mapping[str, Any]) -> None:
         """The context is Aliyun's TemplateParam: a flat object of scalars."""
         if not isinstance(context, Mapping):
-            raise ValidationError({"context": ["Give the template's variables."]})
+            raise ValidationError({"context": [_("Give the template's variables.")]})
         errors: dict[str, list[str]] = {}
         for key, value in context.items():
             if not isinstance(key, str) or not key:
-                errors["context"] = ["Variable names must be non-empty strings."]
+                errors["context"] = [_("Variable names must be non-empty strings.")]
             elif isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 errors[f"context.{key}"] = [
-                    "An Aliyun template variable takes a string or a number."
+                    _("An Aliyun template variable takes a string or a number.")
                 ]
         if errors:
             raise ValidationError(errors)

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from adapters import register
 from adapters.base import (
@@ -75,7 +77,7 @@ def twilio_length(text: str) -> int:
 @register
 class TwilioSmsAdapter(ChannelAdapter):
     kind = "sms_twilio"
-    label = "SMS (Twilio)"
+    label = gettext_lazy("SMS (Twilio)")
     config_required = ("account_sid",)
     config_optional = {
         "from_number": None,
@@ -99,7 +101,7 @@ class TwilioSmsAdapter(ChannelAdapter):
         account_sid = config["account_sid"]
         if not isinstance(account_sid, str) or not ACCOUNT_SID.fullmatch(account_sid):
             errors["config.account_sid"] = [
-                "A Twilio account SID is AC followed by 32 hexadecimal characters."
+                _("A Twilio account SID is AC followed by 32 hexadecimal characters.")
             ]
         for field, message in _check_sender(config).items():
             errors.setdefault(field, []).append(message)
@@ -121,13 +123,12 @@ class TwilioSmsAdapter(ChannelAdapter):
     ) -> None:
         length = twilio_length(sms_text(subject, body))
         if length > MAX_BODY_CHARS:
+            message = _(
+                "This SMS is %(length)d characters (subject included); "
+                "Twilio takes at most %(limit)d."
+            )
             raise ValidationError(
-                {
-                    "body": [
-                        f"This SMS is {length} characters (subject included); "
-                        f"Twilio takes at most {MAX_BODY_CHARS}."
-                    ]
-                }
+                {"body": [message % {"length": length, "limit": MAX_BODY_CHARS}]}
             )
 
     def send(self, envelope: Envelope, http: HttpClient) -> DeliveryResult:
@@ -159,16 +160,16 @@ def _check_sender(config: dict[str, Any]) -> dict[str, str]:
     service = config.get("messaging_service_sid") or ""
     if number and service:
         return {
-            "config.messaging_service_sid": (
+            "config.messaging_service_sid": _(
                 "Give from_number or messaging_service_sid, not both."
             )
         }
     if not number and not service:
-        return {"config.from_number": "Give from_number or messaging_service_sid."}
+        return {"config.from_number": _("Give from_number or messaging_service_sid.")}
     if service:
         if not isinstance(service, str) or not MESSAGING_SERVICE_SID.fullmatch(service):
             return {
-                "config.messaging_service_sid": (
+                "config.messaging_service_sid": _(
                     "A messaging service SID is MG followed by 32 hexadecimal "
                     "characters."
                 )

@@ -12,6 +12,9 @@ import secrets as secrets_module
 import time
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from adapters import register
 from adapters.base import (
     ChannelAdapter,
@@ -51,15 +54,20 @@ ERRORS: dict[int, tuple[bool, bool, str]] = {
 def secret_key(secret: str) -> bytes:
     """The HMAC key: the base64 after `whsec_`; raise `ValueError` if malformed."""
     if not secret.startswith(SECRET_PREFIX):
-        raise ValueError(f"A signing secret starts with {SECRET_PREFIX}.")
+        raise ValueError(
+            _("A signing secret starts with %(prefix)s.") % {"prefix": SECRET_PREFIX}
+        )
     try:
         key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
     except binascii.Error:
         raise ValueError(
-            f"The part after {SECRET_PREFIX} must be valid base64."
+            _("The part after %(prefix)s must be valid base64.")
+            % {"prefix": SECRET_PREFIX}
         ) from None
     if not key:
-        raise ValueError(f"The part after {SECRET_PREFIX} is empty.")
+        raise ValueError(
+            _("The part after %(prefix)s is empty.") % {"prefix": SECRET_PREFIX}
+        )
     return key
 
 
@@ -93,7 +101,7 @@ def event(envelope: Envelope) -> dict[str, Any]:
 @register
 class WebhookAdapter(ChannelAdapter):
     kind = "webhook"
-    label = "Signed webhook"
+    label = gettext_lazy("Signed webhook")
     config_required = ("url",)
     secrets_optional = ("signing_secret",)
     resend_after_unknown = True
@@ -101,7 +109,7 @@ class WebhookAdapter(ChannelAdapter):
     def validate_config(self, config: dict[str, Any], secrets: dict[str, str]) -> None:
         url = config["url"]
         if not isinstance(url, str):
-            raise field_error("config.url", "Enter an http or https URL.")
+            raise field_error("config.url", _("Enter an http or https URL."))
         validate_destination_url(url, "config.url")
         secret = secrets.get("signing_secret", "")
         if secret:

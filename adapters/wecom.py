@@ -10,6 +10,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from adapters import register
 from adapters.base import (
@@ -75,7 +77,7 @@ def mentions(recipient: str) -> tuple[list[str], list[str]]:
 @register
 class WeComAdapter(ChannelAdapter):
     kind = "wecom"
-    label = "WeCom group robot"
+    label = gettext_lazy("WeCom group robot")
     config_optional = {"message_type": "text"}
     secrets_required = ("webhook_url",)
     rate_limits = (RateLimit(20, 60),)
@@ -84,13 +86,15 @@ class WeComAdapter(ChannelAdapter):
     def validate_config(self, config: dict[str, Any], secrets: dict[str, str]) -> None:
         if config["message_type"] not in MESSAGE_TYPES:
             raise field_error(
-                "config.message_type", "Choose one of: " + ", ".join(MESSAGE_TYPES)
+                "config.message_type",
+                _("Choose one of: %(choices)s") % {"choices": ", ".join(MESSAGE_TYPES)},
             )
         url = secrets["webhook_url"]
         check_provider_url(url, "secrets.webhook_url", HOSTS, SEND_PATH)
         if not parse_qs(urlsplit(url).query).get("key", [""])[0]:
             raise field_error(
-                "secrets.webhook_url", "The URL lacks the robot's key=... parameter."
+                "secrets.webhook_url",
+                _("The URL lacks the robot's key=... parameter."),
             )
 
     def clean_recipient(self, recipient: str) -> str:
@@ -101,13 +105,12 @@ class WeComAdapter(ChannelAdapter):
             if p != ALL and not MOBILE.fullmatch(p) and not USER_ID.fullmatch(p)
         ]
         if bad:
+            message = _(
+                "Give WeCom user ids or mobiles to mention, or @all; "
+                "not valid: %(invalid)s."
+            )
             raise ValidationError(
-                {
-                    "recipient": [
-                        "Give WeCom user ids or mobiles to mention, or @all; "
-                        f"not valid: {', '.join(bad)}."
-                    ]
-                }
+                {"recipient": [message % {"invalid": ", ".join(bad)}]}
             )
         return ",".join(parts)
 
@@ -120,8 +123,10 @@ class WeComAdapter(ChannelAdapter):
             raise ValidationError(
                 {
                     "recipient": [
-                        "A WeCom markdown message can mention user ids only, "
-                        "not mobiles or @all; use a text channel for those."
+                        _(
+                            "A WeCom markdown message can mention user ids only, "
+                            "not mobiles or @all; use a text channel for those."
+                        )
                     ]
                 }
             )
@@ -129,11 +134,14 @@ class WeComAdapter(ChannelAdapter):
         size = len(content(message_type, subject, body, users).encode())
         limit = MAX_CONTENT_BYTES[message_type]
         if size > limit:
+            message = _(
+                "This message is %(size)d bytes in UTF-8; a WeCom "
+                "%(type)s message takes at most %(limit)d."
+            )
             raise ValidationError(
                 {
                     "body": [
-                        f"This message is {size} bytes in UTF-8; a WeCom "
-                        f"{message_type} message takes at most {limit}."
+                        message % {"size": size, "type": message_type, "limit": limit}
                     ]
                 }
             )

@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 
 from notifications import queue
@@ -72,8 +74,9 @@ def prepare(
     adapter.validate_context(spec.context or {})
     _check_times(spec.send_at, spec.expires_at, now)
     if spec.priority not in Priority.values:
+        choices = ", ".join(Priority.values)
         raise ValidationError(
-            {"priority": [f"Choose one of: {', '.join(Priority.values)}."]}
+            {"priority": [_("Choose one of: %(choices)s.") % {"choices": choices}]}
         )
 
     waits = spec.send_at is not None and spec.send_at > now
@@ -103,12 +106,18 @@ def _channel(channel: Channel | str) -> Channel:
         try:
             channel = Channel.objects.get(slug=channel)
         except Channel.DoesNotExist:
-            raise ValidationError({"channel": [f"No channel '{channel}'."]}) from None
+            raise ValidationError(
+                {"channel": [_("No channel '%(slug)s'.") % {"slug": channel}]}
+            ) from None
     if not channel.enabled:
-        raise ValidationError(
-            {"channel": [f"The channel '{channel.slug}' is disabled."]}
-        )
+        raise _disabled(channel)
     return channel
+
+
+def _disabled(channel: Channel) -> ValidationError:
+    return ValidationError(
+        {"channel": [_("The channel '%(slug)s' is disabled.") % {"slug": channel.slug}]}
+    )
 
 
 def _render(spec: NotificationSpec, channel: Channel) -> Rendered:
@@ -117,7 +126,7 @@ def _render(spec: NotificationSpec, channel: Channel) -> Rendered:
         raise ValidationError(
             {
                 "template": [
-                    "Give either a template with a context, or a subject and body."
+                    _("Give either a template with a context, or a subject and body.")
                 ]
             }
         )
@@ -126,7 +135,9 @@ def _render(spec: NotificationSpec, channel: Channel) -> Rendered:
             Template.objects.prefetch_related("variants").filter(slug=template).first()
         )
         if found is None:
-            raise ValidationError({"template": [f"No template '{template}'."]})
+            raise ValidationError(
+                {"template": [_("No template '%(slug)s'.") % {"slug": template}]}
+            )
         spec.template = template = found
     if template is not None:
         return render_template(template, channel.kind, spec.context or {})
@@ -139,7 +150,7 @@ def _render(spec: NotificationSpec, channel: Channel) -> Rendered:
         return Rendered(spec.subject.strip(), body, spec.html_body)
     if not spec.body:
         raise ValidationError(
-            {"body": ["Give a body, or a template with its context."]}
+            {"body": [_("Give a body, or a template with its context.")]}
         )
     # A subject and body given directly are the message itself, not a template.
     return Rendered(spec.subject.strip(), spec.body, spec.html_body)
@@ -152,12 +163,12 @@ def _check_times(
 ) -> None:
     if send_at is not None and send_at < now - SEND_AT_TOLERANCE:
         raise ValidationError(
-            {"send_at": ["This time is in the past; leave it out to send now."]}
+            {"send_at": [_("This time is in the past; leave it out to send now.")]}
         )
     if expires_at is not None:
         if expires_at <= (send_at or now):
             raise ValidationError(
-                {"expires_at": ["The expiry must come after the time of sending."]}
+                {"expires_at": [_("The expiry must come after the time of sending.")]}
             )
 
 
@@ -234,7 +245,13 @@ class BatchInvalid(ValidationError):
 
     def __init__(self, errors: dict[int, Any]) -> None:
         self.errors = errors
-        super().__init__(f"{len(errors)} item(s) are invalid.")
+        count = len(errors)
+        super().__init__(
+            ngettext(
+                "%(count)d item is invalid.", "%(count)d items are invalid.", count
+            )
+            % {"count": count}
+        )
 
 
 def _save_new(notification: Notification, by: Any, via: str) -> None:
@@ -266,13 +283,21 @@ def _save_many(notifications: list[Notification]) -> None:
 
 
 class ActionRefused(Exception):
-    """The state machine does not allow this action on the notification now."""
+    """The state machine does not allow this action on the notification now.
+
+    `action` is "cancel" or "retry"; the message is in the active language.
+    """
 
     def __init__(self, notification: Notification, action: str) -> None:
         self.notification = notification
         self.action = action
+        if action == "cancel":
+            text = _("Cannot cancel %(id)s: it is %(status)s.")
+        else:
+            text = _("Cannot retry %(id)s: it is %(status)s.")
         super().__init__(
-            f"Cannot {action} {notification.uuid}: it is {notification.status}."
+            text
+            % {"id": notification.uuid, "status": notification.get_status_display()}
         )
 
 
@@ -295,13 +320,12 @@ def _act(
     notification: Notification, name: str, by: Any, via: str, reason: str
 ) -> Notification:
     method = getattr(notification, name)
+    action = "retry" if name == "requeue" else name
     if not can_proceed(method):
-        raise ActionRefused(notification, "retry" if name == "requeue" else name)
+        raise ActionRefused(notification, action)
     if name != "cancel" and not notification.channel.enabled:
         # A worker would only fail it again at once.
-        raise ValidationError(
-            {"channel": [f"The channel '{notification.channel.slug}' is disabled."]}
-        )
+        raise _disabled(notification.channel)
     try:
         with transaction.atomic():
             method(by=by, actor=via, reason=reason)
@@ -310,7 +334,7 @@ def _act(
                 queue.enqueue_on_commit(1)
     except (ConcurrentTransition, TransitionNotAllowed):
         notification.refresh_from_db()
-        raise ActionRefused(notification, name) from None
+        raise ActionRefused(notification, action) from None
     logger.info(
         "%s %s by %s", name, notification.uuid, getattr(by, "username", via or "system")
     )
@@ -331,9 +355,7 @@ def resend(
     """
     channel = notification.channel
     if not channel.enabled:
-        raise ValidationError(
-            {"channel": [f"The channel '{channel.slug}' is disabled."]}
-        )
+        raise _disabled(channel)
     now = timezone.now()
     copy = Notification(
         channel=channel,
@@ -386,8 +408,9 @@ def test_send(
             config=channel.config,
             secrets=channel.secrets,
             recipient=adapter.clean_recipient(recipient) if recipient else "",
-            subject="Orion test message",
-            body=f"Test message from Orion for channel {channel.slug}.",
+            subject=_("Orion test message"),
+            body=_("Test message from Orion for channel %(slug)s.")
+            % {"slug": channel.slug},
             created_at=timezone.now(),
         )
     )
@@ -405,7 +428,7 @@ def test_send(
     logger.info("test send on channel %s succeeded", channel.slug)
     return {
         "ok": True,
-        "message": "The provider accepted the test message.",
+        "message": _("The provider accepted the test message."),
         "status_code": result.status_code,
         "provider_code": result.provider_code,
         "reply": result.reply_excerpt,
@@ -440,7 +463,8 @@ def bulk_action(
             else:
                 done.append(function(notification, by=by, via=via))
         except ActionRefused:
-            skipped.append((notification, f"it is {notification.status}"))
+            status = notification.get_status_display()
+            skipped.append((notification, _("it is %(status)s") % {"status": status}))
         except ValidationError as exc:
             skipped.append((notification, "; ".join(exc.messages)))
     if batch is not None and not done:

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, TemplateSyntaxError
+from django.utils.translation import gettext as _
 
 _missing = threading.local()
 
@@ -53,9 +54,8 @@ class MissingVariables(ValidationError):
 
     def __init__(self, names: list[str]) -> None:
         self.names = names
-        super().__init__(
-            {"context": [f"Missing template variables: {', '.join(names)}."]},
-        )
+        message = _("Missing template variables: %(names)s.")
+        super().__init__({"context": [message % {"names": ", ".join(names)}]})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +72,9 @@ def render_string(
     try:
         template = _engine(html).from_string(source)
     except TemplateSyntaxError as exc:
-        raise ValidationError({"template": [f"Template error: {exc}"]}) from None
+        raise ValidationError(
+            {"template": [_("Template error: %(error)s") % {"error": exc}]}
+        ) from None
     _missing.names = []
     try:
         text = template.render(Context(dict(context), autoescape=html))
@@ -81,9 +83,8 @@ def render_string(
         # A filter given data it cannot take (divisibleby:0) or a tag needing
         # what Orion lacks ({% url %}, {% include %}) raises: a fault of the
         # template or its context, to report like a syntax error.
-        raise ValidationError(
-            {"template": [f"Template error while rendering: {exc}"]}
-        ) from None
+        message = _("Template error while rendering: %(error)s")
+        raise ValidationError({"template": [message % {"error": exc}]}) from None
     finally:
         _missing.names = None
     if names:
@@ -122,6 +123,6 @@ def check_syntax(template: Any) -> None:
         try:
             _engine(field == "html_body").from_string(getattr(template, field) or "")
         except TemplateSyntaxError as exc:
-            errors[field] = [f"Template error: {exc}"]
+            errors[field] = [_("Template error: %(error)s") % {"error": exc}]
     if errors:
         raise ValidationError(errors)

@@ -126,6 +126,16 @@ def test_use_is_recorded_at_most_once_a_minute(operator):
     assert ApiToken.objects.get(pk=token.pk).last_used_at == first_use
 
 
+def test_a_session_write_without_a_csrf_token_says_so(operator, feishu_channel):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(operator)
+
+    response = client.patch("/api/v1/channels/ops-feishu/", {"enabled": False})
+
+    assert response.status_code == 403
+    assert "CSRF" in error_of(response)["message"]
+
+
 def test_a_session_login_works_for_the_browsable_api(operator, feishu_channel):
     client = APIClient()
     client.force_login(operator)

@@ -66,6 +66,8 @@ def test_one_invalid_item_creates_nothing_and_is_named_by_index(
     assert set(error["fields"]) == {"1", "3"}
     assert "channel" in error["fields"]["1"]
     assert "priority" in error["fields"]["3"]
+    assert error["message"].startswith("2 of 4 notification(s) are invalid")
+    assert "Item 1: channel: No channel 'nowhere'" in error["message"]
     assert not Notification.objects.exists()
     assert not Batch.objects.exists()
 

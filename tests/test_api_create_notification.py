@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from notifications.api import parsers
 from notifications.models import Notification, Status
 from tests.api_support import error_of
 
@@ -195,6 +196,29 @@ def test_a_deeply_nested_document_is_a_400_not_a_crash(operator_client, feishu_c
 
     assert response.status_code == 400
     assert error_of(response)["code"] == "parse_error"
+
+
+def test_a_number_too_large_for_json_is_a_400(operator_client, feishu_channel):
+    response = operator_client.post(
+        URL,
+        data='{"channel": "ops-feishu", "body": "x", "metadata": {"n": 1e400}}',
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert "metadata" in error_of(response)["fields"]
+
+
+def test_a_body_over_the_size_cap_is_a_413(
+    operator_client, feishu_channel, monkeypatch
+):
+    monkeypatch.setattr(parsers, "MAX_BODY_BYTES", 100)
+
+    response = operator_client.post(URL, {"channel": "ops-feishu", "body": "x" * 200})
+
+    assert response.status_code == 413
+    assert error_of(response)["code"] == "payload_too_large"
+    assert not Notification.objects.exists()
 
 
 def test_a_body_that_is_not_an_object_is_a_400(operator_client, feishu_channel):

@@ -60,6 +60,18 @@ def test_every_field_is_described(schema):
     assert undescribed == []
 
 
+def test_every_parameter_is_described(schema):
+    undescribed = [
+        f"{method.upper()} {path} {parameter['name']}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if not parameter.get("description")
+    ]
+
+    assert undescribed == []
+
+
 def test_secrets_are_write_only_strings_and_read_back_masked(schema):
     components = schema["components"]["schemas"]
     written = components["ChannelRequest"]["properties"]["secrets"]

@@ -663,9 +663,7 @@ def report_bulk(
 
     by_reason: dict[str, list[str]] = defaultdict(list)
     for notification, reason in skipped:
-        by_reason[_explain_reason(notification, reason)].append(
-            short_id(notification.uuid)
-        )
+        by_reason[reason].append(short_id(notification.uuid))
     details = "; ".join(
         f"{', '.join(_first(ids, 10))} ({reason})" for reason, ids in by_reason.items()
     )
@@ -685,14 +683,6 @@ def _first(ids: list[str], limit: int) -> list[str]:
     if len(ids) <= limit:
         return ids
     return [*ids[:limit], gettext("and %(more)d more") % {"more": len(ids) - limit}]
-
-
-def _explain_reason(notification: Notification, reason: str) -> str:
-    # services.bulk_action says "it is <status>" for a refused transition;
-    # say it in the operator's language when it is that.
-    if reason == f"it is {notification.status}":
-        return _status_reason(notification)
-    return reason
 
 
 def _status_reason(notification: Notification) -> str:

@@ -25,10 +25,15 @@ from notifications.api.fields import (
     StrictIntegerField,
     StrictSlugField,
     WholeItemSerializer,
+    json_problem,
 )
+from notifications.api.schema import slug_parameter
 from notifications.models import Channel
 
 logger = logging.getLogger(__name__)
+
+SLUG = slug_parameter("channel")
+MAX_SECRET_CHARS = 2000
 
 
 class SecretsField(serializers.Field):
@@ -58,10 +63,13 @@ class SecretsField(serializers.Field):
         for name, value in data.items():
             if value is not None and not isinstance(value, str):
                 raise serializers.ValidationError({name: ["Give a string or null."]})
-            if value and ("\x00" in value or len(value) > 2000):
+            if value and len(value) > MAX_SECRET_CHARS:
                 raise serializers.ValidationError(
-                    {name: ["Give at most 2000 characters, without NUL."]}
+                    {name: [f"Give at most {MAX_SECRET_CHARS} characters."]}
                 )
+            problem = json_problem(value)
+            if problem:
+                raise serializers.ValidationError({name: [problem]})
             cleaned[str(name)] = value
         return {"secrets": cleaned}
 
@@ -201,16 +209,18 @@ class TestSendResultSerializer(serializers.Serializer):
 
 @extend_schema_view(
     list=extend_schema(summary="List channels"),
-    retrieve=extend_schema(summary="Read a channel"),
+    retrieve=extend_schema(summary="Read a channel", parameters=[SLUG]),
     create=extend_schema(
         summary="Create a channel", examples=examples.CHANNEL_REQUESTS
     ),
     partial_update=extend_schema(
         summary="Change a channel",
+        parameters=[SLUG],
         description="Only the fields given change; see `config` and `secrets`.",
     ),
     destroy=extend_schema(
         summary="Delete a channel",
+        parameters=[SLUG],
         description=(
             "Refused with 409 while notifications refer to it: disable it instead."
         ),
@@ -220,6 +230,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
     queryset = Channel.objects.all()
     serializer_class = ChannelSerializer
     lookup_field = "slug"
+    filter_backends: list[type] = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     # As in the admin: the permission of migration 0002, or changing channels.
     action_permissions = {
@@ -228,6 +239,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
     conflict_actions = {
         "destroy": "Notifications refer to the channel; disable it instead.",
         "create": "Another request created a channel with this slug meanwhile.",
+        "partial_update": "Another request gave a channel this slug meanwhile.",
     }
 
     def perform_destroy(self, instance: Channel) -> None:
@@ -244,6 +256,7 @@ class ChannelViewSet(viewsets.ModelViewSet):
 
     @extend_schema(
         summary="Send a test message",
+        parameters=[SLUG],
         description=(
             "Sends a test message through the channel now, bypassing the queue. "
             "A provider's refusal is a 200 with ok false: the channel answered."

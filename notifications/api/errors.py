@@ -131,11 +131,15 @@ def batch_invalid(errors: dict[int, Any], total: int | None) -> ApiError:
         else:
             fields[str(index)] = {NON_FIELD: [str(m) for m in item_errors]}
     count = f"{len(fields)} of {total}" if total is not None else str(len(fields))
+    first = next(iter(fields), None)
+    where = (
+        f" Item {first}: {invalid_message(fields[first]).rstrip('.')}." if first else ""
+    )
     return ApiError(
         400,
         "invalid",
-        f"{count} notification(s) are invalid, so none was created; `fields` "
-        "lists the errors by item index.",
+        f"{count} notification(s) are invalid, so none was created.{where} "
+        "`fields` lists the errors by item index.",
         fields,
     )
 
@@ -157,7 +161,7 @@ def translate(exc: Exception) -> Exception:
         )
     if isinstance(exc, IntegrityError):
         # Two requests raced to create the same thing; the database kept one.
-        logger.warning("integrity error answered as 409: %s", type(exc).__name__)
+        logger.warning("integrity error answered as 409: %s", exc)
         return ApiError(
             409,
             "conflict",
@@ -192,7 +196,10 @@ def body_for(exc: exceptions.APIException) -> dict[str, Any]:
     codes = exc.get_codes()
     if isinstance(codes, str) and codes:
         code = codes
-    message = MESSAGES.get(code) or _text(exc.detail)
+    message = _text(exc.detail)
+    # DRF's stock wording is replaced; a specific one (a CSRF failure) stays.
+    if code in MESSAGES and message == str(exc.default_detail):
+        message = MESSAGES[code]
     return error_body(code, message)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -14,11 +15,12 @@ MAX_JSON_DEPTH = 32
 MAX_JSON_ITEMS = 10_000
 
 
-def _json_problem(value: Any) -> str:
+def json_problem(value: Any) -> str:
     """Why a JSON value cannot be stored portably, or "" when it can.
 
     PostgreSQL's jsonb refuses NUL characters and lone surrogates, which
-    Python and SQLite accept; refusing them here keeps both databases alike.
+    Python and SQLite accept, and neither stores an infinite number; refusing
+    them here keeps both databases alike.
     """
     stack = [(value, 0)]
     items = 0
@@ -35,6 +37,9 @@ def _json_problem(value: Any) -> str:
                 stack.append((item, depth + 1))
         elif isinstance(current, list):
             stack.extend((item, depth + 1) for item in current)
+        elif isinstance(current, float) and not math.isfinite(current):
+            # 1e400 parses as infinity, which JSON cannot store.
+            return "Numbers must be finite."
         elif isinstance(current, str):
             if "\x00" in current:
                 return "Text may not contain NUL characters."
@@ -51,7 +56,7 @@ class JSONObjectField(serializers.DictField):
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         value = super().to_internal_value(data)
-        problem = _json_problem(value)
+        problem = json_problem(value)
         if problem:
             raise serializers.ValidationError(problem)
         return value

@@ -31,6 +31,7 @@ from notifications.api.errors import (
 from notifications.api.filters import NotificationFilter
 from notifications.api.idempotency import HEADER, KEY_PATTERN, idempotent
 from notifications.api.pagination import NotificationCursorPagination
+from notifications.api.schema import NOTIFICATION_ID
 from notifications.api.serializers import (
     ActionSerializer,
     BulkNotificationsSerializer,
@@ -82,6 +83,7 @@ def _by_slug(model: Any, slugs: Iterable[str], **related: Any) -> dict[str, Any]
     retrieve=extend_schema(
         summary="Read a notification",
         description="With its delivery attempts and its state changes.",
+        parameters=[NOTIFICATION_ID],
     ),
 )
 class NotificationViewSet(
@@ -226,6 +228,7 @@ class NotificationViewSet(
 
     @extend_schema(
         summary="Cancel a notification",
+        parameters=[NOTIFICATION_ID],
         description="Only one that has not started sending can be cancelled.",
         request=ActionSerializer,
         responses={200: NotificationDetailSerializer},
@@ -236,6 +239,7 @@ class NotificationViewSet(
 
     @extend_schema(
         summary="Retry a failed notification",
+        parameters=[NOTIFICATION_ID],
         description="Sends it back to the queue with a fresh allowance of attempts.",
         request=ActionSerializer,
         responses={200: NotificationDetailSerializer},
@@ -258,6 +262,7 @@ class NotificationViewSet(
 
     @extend_schema(
         summary="Send a notification again",
+        parameters=[NOTIFICATION_ID],
         description=(
             "Creates a new notification with the same message as rendered then, "
             "linked by `resend_of`. Works from any state."

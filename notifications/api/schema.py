@@ -9,12 +9,35 @@ from drf_spectacular.extensions import (
     OpenApiSerializerFieldExtension,
 )
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema_field,
+)
 from rest_framework import permissions, serializers
 
 from notifications.models import Status
 
 _FIELD_MESSAGES = {"type": "array", "items": {"type": "string"}}
+
+NOTIFICATION_ID = OpenApiParameter(
+    "id",
+    OpenApiTypes.UUID,
+    OpenApiParameter.PATH,
+    description="The notification's id, as returned when it was created.",
+)
+
+
+def slug_parameter(what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "slug",
+        OpenApiTypes.STR,
+        OpenApiParameter.PATH,
+        pattern=r"^[-a-zA-Z0-9_]+$",
+        description=f"The {what}'s slug.",
+    )
 
 
 @extend_schema_field(
@@ -109,6 +132,14 @@ ERRORS = {
             status="sent",
         ),
     ),
+    413: (
+        "The body is larger than the API accepts (32 MiB).",
+        _example(
+            "payload_too_large",
+            "The request body is larger than 32 MiB; send fewer notifications "
+            "per request.",
+        ),
+    ),
     415: (
         "The body is not JSON.",
         _example(
@@ -136,6 +167,7 @@ class OrionAutoSchema(AutoSchema):
         codes: dict[int, str] = {}
         if self.method in ("POST", "PUT", "PATCH"):
             codes[400] = ERRORS[400][0]
+            codes[413] = ERRORS[413][0]
             codes[415] = ERRORS[415][0]
         elif self._is_list_view() and (
             self._get_paginator() or self.get_filter_backends()

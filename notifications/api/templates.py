@@ -23,10 +23,13 @@ from notifications.api.fields import (
     StrictSlugField,
     WholeItemSerializer,
 )
+from notifications.api.schema import slug_parameter
 from notifications.models import Template, TemplateVariant
 from notifications.templating import check_syntax, render_template
 
 logger = logging.getLogger(__name__)
+
+SLUG = slug_parameter("template")
 
 MAX_SOURCE_CHARS = 100_000
 
@@ -191,13 +194,14 @@ class PreviewSerializer(serializers.Serializer):
 
 @extend_schema_view(
     list=extend_schema(summary="List templates"),
-    retrieve=extend_schema(summary="Read a template"),
+    retrieve=extend_schema(summary="Read a template", parameters=[SLUG]),
     create=extend_schema(
         summary="Create a template", examples=examples.TEMPLATE_REQUESTS
     ),
-    partial_update=extend_schema(summary="Change a template"),
+    partial_update=extend_schema(summary="Change a template", parameters=[SLUG]),
     destroy=extend_schema(
         summary="Delete a template",
+        parameters=[SLUG],
         description="Notifications made from it keep their rendered message.",
     ),
 )
@@ -205,14 +209,17 @@ class TemplateViewSet(viewsets.ModelViewSet):
     queryset = Template.objects.prefetch_related("variants")
     serializer_class = TemplateSerializer
     lookup_field = "slug"
+    filter_backends: list[type] = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     action_permissions = {"preview": ("notifications.view_template",)}
     conflict_actions = {
         "create": "Another request created a template with this slug meanwhile.",
+        "partial_update": "Another request gave a template this slug meanwhile.",
     }
 
     @extend_schema(
         summary="Preview a template",
+        parameters=[SLUG],
         description=(
             "Renders the template with a context. A 400 names the missing "
             "variables in `error.missing`."
