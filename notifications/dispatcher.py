@@ -30,7 +30,14 @@ from django_fsm import ConcurrentTransition
 from adapters.base import DeliveryError
 from notifications import queue, ratelimit
 from notifications.delivery import settle_failure
-from notifications.models import DeliveryAttempt, Lease, Notification, Outcome, Status
+from notifications.models import (
+    DeliveryAttempt,
+    IdempotencyKey,
+    Lease,
+    Notification,
+    Outcome,
+    Status,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +180,26 @@ def rescue_tasks(now: timezone.datetime) -> int:
     return missing
 
 
+# About once an hour at the default interval, and on a dispatcher's first pass.
+HOUSEKEEPING_PASSES = 7200
+# How long an API client may repeat a request with the same Idempotency-Key.
+IDEMPOTENCY_WINDOW = timezone.timedelta(hours=24)
+
+
+def housekeeping(now: timezone.datetime | None = None) -> dict[str, int]:
+    """Delete bookkeeping rows nobody needs any more; return how many of each."""
+    now = now or timezone.now()
+    keys, _ = IdempotencyKey.objects.filter(
+        created_at__lt=now - IDEMPOTENCY_WINDOW
+    ).delete()
+    counts = {
+        "rate_windows": ratelimit.forget_old_windows(now.timestamp()),
+        "idempotency_keys": keys,
+    }
+    logger.info("housekeeping removed %s", counts)
+    return counts
+
+
 class Dispatcher:
     """The loop: hold the lease, then dispatch, every `interval` seconds."""
 
@@ -195,8 +222,8 @@ class Dispatcher:
             if hold_lease(self.holder):
                 dispatch_once()
                 self._passes += 1
-                if self._passes % 7200 == 0:
-                    ratelimit.forget_old_windows()
+                if self._passes % HOUSEKEEPING_PASSES == 1:
+                    housekeeping()
         except Exception:
             # A database hiccup must not kill the thread: log it, try again.
             logger.exception("dispatcher pass failed")

@@ -65,12 +65,22 @@ class Rendered:
     html_body: str = ""
 
 
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool) -> Any:
+    """Parse once per distinct source: a batch renders one template many times.
+
+    Django's compiled templates keep no per-render state, so sharing one
+    between threads is safe.
+    """
+    return _engine(html).from_string(source)
+
+
 def render_string(
     source: str, context: Mapping[str, Any], *, html: bool = False
 ) -> str:
     """Render one template string; raise `MissingVariables` or `ValidationError`."""
     try:
-        template = _engine(html).from_string(source)
+        template = _compiled(source, html)
     except TemplateSyntaxError as exc:
         raise ValidationError(
             {"template": [_("Template error: %(error)s") % {"error": exc}]}

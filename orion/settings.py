@@ -31,6 +31,7 @@ env = environ.FileAwareEnv(
     ORION_WORKERS=(int, 4),
     ORION_SEND_TIMEOUT=(int, 60),
     ORION_ALLOW_PRIVATE_DESTINATIONS=(bool, False),
+    ORION_STATIC_ROOT=(str, ""),
     ORION_PROVIDER_RATE_LIMITS=(bool, True),
     ORION_MAX_ATTEMPTS=(int, 8),
     ORION_RETRY_BASE_SECONDS=(float, 5.0),
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -136,7 +138,23 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Only for `collectstatic` (to serve the files from elsewhere); unset, the
+# files are served straight from the installed apps.
+STATIC_ROOT = env("ORION_STATIC_ROOT") or None
+# WhiteNoise serves the admin's and the API docs' files in production too;
+# from the installed apps directly, so no collectstatic step is needed.
+WHITENOISE_USE_FINDERS = True
+
+# Shared by every process: the API's per-token throttle counts hold across
+# web servers when Redis is there; one machine's memory otherwise.
+if env("ORION_BROKER").startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env("ORION_BROKER"),
+            "KEY_PREFIX": "orion",
+        }
+    }
 
 # Email: SMTP from ORION_EMAIL_URL (smtp://user:pass@host:587, smtp+tls://...),
 # the console in development.

@@ -24,6 +24,9 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
         "NAME": str(BASE_DIR / f".test-orion-{os.getpid()}.db")  # noqa: F405
     }
 
+# Throttle counters must not leak from one test into the next.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 if ORION_BROKER != "orm":  # noqa: F405
     # Each test run gets its own Redis queue, so runs never eat each other's tasks.
