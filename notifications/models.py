@@ -300,6 +300,7 @@ class Notification(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["status", "send_at"], name="due_pending"),
             models.Index(fields=["status", "next_attempt_at"], name="due_retry"),
             models.Index(fields=["status", "lease_expires_at"], name="lease_check"),
+            models.Index(fields=["status", "expires_at"], name="due_expiry"),
             models.Index(
                 fields=["channel", "status", "created_at"], name="channel_status"
             ),
