@@ -76,6 +76,18 @@ def check_timeouts(app_configs: Any, **kwargs: Any) -> list[Error]:
                 id="notifications.E004",
             )
         )
+    if settings.ORION_LEASE_SECONDS < q["timeout"] + 30:
+        errors.append(
+            Error(
+                f"ORION_LEASE_SECONDS ({settings.ORION_LEASE_SECONDS}s) must exceed "
+                f"ORION_SEND_TIMEOUT ({q['timeout']}s) by 30s or more.",
+                hint=(
+                    "A send still running when its lease ends would be recovered "
+                    "and possibly sent again. Raise ORION_LEASE_SECONDS."
+                ),
+                id="notifications.E006",
+            )
+        )
     if q["retry"] <= q["timeout"]:
         errors.append(
             Error(

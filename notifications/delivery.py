@@ -16,13 +16,14 @@ import socket
 import time
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition
 
 from adapters.base import DeliveryError, DeliveryResult, Envelope, Outcome
 from adapters.http import default_client
 from notifications import ratelimit
+from notifications.fields import SecretsUnreadable
 from notifications.models import Channel, DeliveryAttempt, Notification, Status
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,11 @@ def claim_next(actor: str | None = None) -> Notification | None:
                 candidates = candidates.select_for_update(
                     skip_locked=True, of=("self",)
                 )
-            notification = candidates.select_related("channel").first()
+            # Secrets are loaded when the send needs them, so one channel whose
+            # secrets cannot be decrypted fails its own sends, not the query.
+            notification = (
+                candidates.select_related("channel").defer("channel__secrets").first()
+            )
             if notification is None:
                 return None
             try:
@@ -90,7 +95,8 @@ def claim_next(actor: str | None = None) -> Notification | None:
 
 
 def _claim_or_settle(notification: Notification, actor: str) -> None:
-    """Claim it, unless it has expired or its channel was disabled meanwhile."""
+    """Claim it, unless it has expired, its channel was disabled, or it cannot
+    be prepared; the last three settle it, so it never blocks the queue."""
     now = timezone.now()
     if notification.expires_at and notification.expires_at <= now:
         notification.expire(actor=actor, reason="Expired before it could be sent.")
@@ -98,14 +104,37 @@ def _claim_or_settle(notification: Notification, actor: str) -> None:
         notification.fail(actor=actor, reason="The channel is disabled.")
     else:
         notification.claim(actor=actor)
-        if not notification.provider_message_id:
-            adapter = notification.channel.adapter
-            notification.provider_message_id = adapter.message_key(
-                envelope(notification)
-            )
+        problem = _prepare(notification)
+        if problem:
+            notification.fail(actor=actor, reason=problem)
     notification.save()
     if notification.status != Status.SENDING:
         logger.info("%s %s before sending", notification.status, notification.uuid)
+
+
+def _prepare(notification: Notification) -> str:
+    """Give a claimed notification its message key; return why it cannot be sent.
+
+    Nothing has been sent yet, so whatever goes wrong here is a permanent
+    failure of this notification alone: an unknown channel kind (a worker
+    running older code), secrets that no longer decrypt, an adapter bug.
+    """
+    try:
+        adapter = notification.channel.adapter
+        if not notification.provider_message_id:
+            notification.provider_message_id = adapter.message_key(
+                envelope(notification)
+            )
+    except DatabaseError:
+        raise
+    except KeyError:
+        return f"No adapter for channel kind '{notification.channel.kind}'."
+    except SecretsUnreadable as exc:
+        return str(exc)
+    except Exception as exc:
+        logger.exception("could not prepare %s for sending", notification.uuid)
+        return f"Could not prepare the message ({type(exc).__name__})."
+    return ""
 
 
 def envelope(notification: Notification) -> Envelope:
@@ -121,7 +150,7 @@ def envelope(notification: Notification) -> Envelope:
         html_body=notification.html_body,
         context=notification.context,
         metadata=notification.metadata,
-        attempt=notification.attempts,
+        attempt=notification.attempt_in_round,
         created_at=notification.created_at,
         provider_message_id=notification.provider_message_id,
     )
@@ -133,23 +162,35 @@ def deliver_next(actor: str | None = None) -> Notification | None:
     notification = claim_next(actor)
     if notification is None:
         return None
-    wait = ratelimit.acquire(notification.channel)
+    try:
+        wait = ratelimit.acquire(notification.channel)
+    except Exception:
+        # Nothing was sent: hand it back rather than let the lease expire and
+        # the recovery call the outcome unknown.
+        logger.exception("rate limit check failed for %s", notification.uuid)
+        _defer(notification, RELEASE_SECONDS, actor, "The rate limit check failed.")
+        return notification
     if wait is not None:
-        _defer(notification, wait, actor)
+        reason = f"Channel rate limit reached; waiting {wait:.1f}s."
+        _defer(notification, wait, actor, reason)
         return notification
     send(notification, actor)
     return notification
 
 
-def _defer(notification: Notification, wait: float, actor: str) -> None:
+RELEASE_SECONDS = 5.0
+
+
+def _defer(notification: Notification, wait: float, actor: str, reason: str) -> None:
+    """Put a claimed notification back to wait `wait` seconds, attempt unspent."""
     when = timezone.now() + timezone.timedelta(seconds=wait)
-    notification.defer(
-        when,
-        actor=actor,
-        reason=f"Channel rate limit reached; waiting {wait:.1f}s (no attempt spent).",
-    )
-    notification.save()
-    logger.info("deferred %s by %.1fs: channel rate limit", notification.uuid, wait)
+    notification.defer(when, actor=actor, reason=f"{reason} (No attempt spent.)")
+    try:
+        notification.save()
+    except ConcurrentTransition:
+        logger.warning("lost the lease on %s before deferring it", notification.uuid)
+        return
+    logger.info("deferred %s by %.1fs: %s", notification.uuid, wait, reason)
 
 
 def send(notification: Notification, actor: str) -> None:
@@ -158,7 +199,13 @@ def send(notification: Notification, actor: str) -> None:
     started = timezone.now()
     clock = time.monotonic()
     try:
-        result = adapter.send(envelope(notification), default_client())
+        prepared = envelope(notification)
+    except SecretsUnreadable as exc:
+        error = DeliveryError(str(exc), permanent=True)
+        _record(notification, started, 0, None, error, actor)
+        return
+    try:
+        result = adapter.send(prepared, default_client())
         error = None
     except DeliveryError as exc:
         result, error = None, exc
@@ -184,6 +231,7 @@ def _record(
     error: DeliveryError | None,
     actor: str,
 ) -> None:
+    claim_token = notification.lease_expires_at
     attempt = DeliveryAttempt(
         notification=notification,
         number=notification.attempts,
@@ -212,10 +260,36 @@ def _record(
 
     with transaction.atomic():
         attempt.save()
+        if not _still_claimed(notification, claim_token):
+            # The lease ran out and the dispatcher settled this send meanwhile
+            # (maybe another worker has it now): keep the attempt as history,
+            # change nothing else.
+            logger.warning(
+                "lost the lease on %s; attempt %d ended %s",
+                notification.uuid,
+                attempt.number,
+                attempt.outcome,
+            )
+            return
         notification.save()
     _log_outcome(notification, attempt)
     if error is not None:
         _note_channel_error(notification.channel, error)
+
+
+def _still_claimed(notification: Notification, claim_token: object) -> bool:
+    """Whether the claim this worker made is still the one in the database.
+
+    The lease's expiry time, set at claim, identifies the claim: a recovery
+    or a later claim changes it. The row is locked on PostgreSQL; on SQLite
+    the write transaction already excludes other writers.
+    """
+    rows = Notification.objects.filter(
+        pk=notification.pk, status=Status.SENDING, lease_expires_at=claim_token
+    )
+    if connection.features.has_select_for_update:
+        rows = rows.select_for_update()
+    return rows.exists()
 
 
 def settle_failure(
@@ -233,7 +307,7 @@ def settle_failure(
             reason=f"Gave up after {notification.attempts} attempts: {error.message}",
         )
     else:
-        delay = backoff(notification.attempts, error.retry_after)
+        delay = backoff(notification.attempt_in_round, error.retry_after)
         when = timezone.now() + timezone.timedelta(seconds=delay)
         notification.schedule_retry(when, actor=actor, reason=error.message)
 

@@ -55,13 +55,17 @@ def hold_lease(holder: str, now: timezone.datetime | None = None) -> bool:
     """Take or renew the dispatcher lease; return whether `holder` has it."""
     now = now or timezone.now()
     expires = now + timezone.timedelta(seconds=LEASE_SECONDS)
-    Lease.objects.bulk_create([Lease(name=LEASE_NAME)], ignore_conflicts=True)
-    taken = (
-        Lease.objects.filter(name=LEASE_NAME)
-        .filter(Q(holder=holder) | Q(expires_at__isnull=True) | Q(expires_at__lt=now))
-        .update(holder=holder, expires_at=expires)
+    takeable = Lease.objects.filter(name=LEASE_NAME).filter(
+        Q(holder=holder) | Q(expires_at__isnull=True) | Q(expires_at__lt=now)
     )
-    return bool(taken)
+    if takeable.update(holder=holder, expires_at=expires):
+        return True
+    # Only the very first pass ever finds no row; inserting on every pass
+    # would take the write lock twice a second from every worker process.
+    if not Lease.objects.filter(name=LEASE_NAME).exists():
+        Lease.objects.bulk_create([Lease(name=LEASE_NAME)], ignore_conflicts=True)
+        return bool(takeable.update(holder=holder, expires_at=expires))
+    return False
 
 
 def dispatch_once(now: timezone.datetime | None = None) -> dict[str, int]:

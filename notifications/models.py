@@ -444,6 +444,17 @@ class Notification(ConcurrentTransitionMixin, models.Model):
     def attempts_left(self) -> int:
         return max(0, self.max_attempts - self.attempts)
 
+    @property
+    def attempt_in_round(self) -> int:
+        """The attempt's number since creation or the last operator retry.
+
+        `attempts` counts every try ever made, and an operator's retry grants
+        a fresh allowance on top; backoff and providers' "retry at most N
+        times" rules count within the current allowance.
+        """
+        used = settings.ORION_MAX_ATTEMPTS - self.attempts_left
+        return min(self.attempts, max(1, used))
+
 
 class StatusChange(models.Model):
     """One transition of a notification: from, to, by whom or what, when, why."""

@@ -33,9 +33,26 @@ def enqueue(count: int = 1) -> None:
 
 
 def enqueue_on_commit(count: int = 1) -> None:
-    """Enqueue once the current transaction commits, so workers see the rows."""
+    """Enqueue once the current transaction commits, so workers see the rows.
+
+    The notifications are saved by then: a broker that is down must not turn
+    that into an error for the caller (who would create them again). The
+    dispatcher's rescue enqueues the missing tasks once the broker is back.
+    """
     if count > 0:
-        transaction.on_commit(lambda: enqueue(count))
+        transaction.on_commit(lambda: _enqueue_after_commit(count), robust=True)
+
+
+def _enqueue_after_commit(count: int) -> None:
+    try:
+        enqueue(count)
+    except Exception:
+        logger.warning(
+            "could not enqueue %d delivery tasks; the dispatcher will re-enqueue "
+            "them when the broker answers",
+            count,
+            exc_info=True,
+        )
 
 
 def queue_size() -> int:
