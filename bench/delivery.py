@@ -3,9 +3,12 @@
 Usage: .venv/bin/python bench/delivery.py [--count 2000] [--threads 4]
        ORION_DATABASE_URL=postgres://postgres@127.0.0.1:5432/orion_bench ...
 
-Runs against a scratch database (SQLite in /tmp unless ORION_DATABASE_URL is
-set) and a fake Feishu server on loopback. Prints:
-- the floor: bare signed Feishu posts through the shared HTTP client, no DB;
+Runs against a scratch database (SQLite in /tmp unless ORION_DATABASE_URL
+names one; its name must contain "bench", because the benchmark deletes every
+notification in it) and a fake Feishu server on loopback, with the providers'
+rate limits off. CPU seconds include the fake server's threads, in both rows.
+Prints:
+- the floor: bare Feishu posts through the shared HTTP client, no database;
 - the pipeline: claim, rate-limit, send, record, for `count` notifications;
 - the ratio of the two, in sends per CPU-second of this process;
 - how many bulk sends went out before one urgent send created behind them.
@@ -27,6 +30,9 @@ os.environ.setdefault(
     "ORION_DATABASE_URL", f"sqlite:////tmp/orion-bench-{os.getpid()}.db"
 )
 os.environ.setdefault("ORION_LOG_LEVEL", "WARNING")
+
+if "bench" not in os.environ["ORION_DATABASE_URL"].rsplit("/", 1)[-1]:
+    sys.exit("ORION_DATABASE_URL must name a scratch database with 'bench' in it.")
 
 import django  # noqa: E402
 

@@ -7,10 +7,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def next_redis_db(url: str) -> str:
+    """The same Redis server, one database number up (redis://h:6379/0 -> /1)."""
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0) + 1
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
 DEV_SECRET_KEY = "orion-development-key-do-not-use-in-production"
 
 env = environ.FileAwareEnv(
@@ -32,6 +42,7 @@ env = environ.FileAwareEnv(
     ORION_SEND_TIMEOUT=(int, 60),
     ORION_ALLOW_PRIVATE_DESTINATIONS=(bool, False),
     ORION_STATIC_ROOT=(str, ""),
+    ORION_CACHE_URL=(str, ""),
     ORION_PROVIDER_RATE_LIMITS=(bool, True),
     ORION_MAX_ATTEMPTS=(int, 8),
     ORION_RETRY_BASE_SECONDS=(float, 5.0),
@@ -147,11 +158,13 @@ WHITENOISE_USE_FINDERS = True
 
 # Shared by every process: the API's per-token throttle counts hold across
 # web servers when Redis is there; one machine's memory otherwise.
-if env("ORION_BROKER").startswith(("redis://", "rediss://")):
+# The cache gets a database of its own (the broker's + 1 unless
+# ORION_CACHE_URL says otherwise): clearing a cache empties its whole database.
+if env("ORION_CACHE_URL") or env("ORION_BROKER").startswith(("redis://", "rediss://")):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": env("ORION_BROKER"),
+            "LOCATION": env("ORION_CACHE_URL") or next_redis_db(env("ORION_BROKER")),
             "KEY_PREFIX": "orion",
         }
     }

@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 
@@ -28,7 +29,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, addr: str, **options: Any) -> None:
-        manage = [sys.executable, "manage.py"]
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         children = {
             "web server": subprocess.Popen([*manage, "runserver", addr, "--noreload"]),
             "worker cluster": subprocess.Popen([*manage, "qcluster"]),
