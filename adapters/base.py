@@ -235,18 +235,29 @@ class ChannelAdapter:
         return envelope
 
 
+def as_int(value: object) -> int | None:
+    """A provider's result code as an int (they send numbers or strings), or None."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Mask every secret value, and any token in a URL's path or query.
 
     Used on every provider reply and error message that is stored or logged:
-    providers sometimes echo the request back.
+    providers sometimes echo the request back. Without the secrets (an error
+    report), the patterns below still mask each provider's webhook token.
     """
     values = {s for s in secrets if s}
     values.update(token for s in list(values) if (token := _path_token(s)))
     for secret in sorted(values, key=len, reverse=True):
         if len(secret) >= 4:
             text = text.replace(secret, "***")
-    return _URL_TOKEN.sub(r"\1***", text)
+    for pattern in _SECRET_URL_PARTS:
+        text = pattern.sub(r"\1***", text)
+    return text
 
 
 def _path_token(value: str) -> str:
@@ -267,8 +278,22 @@ def _path_token(value: str) -> str:
     return token if len(token) >= 8 else ""
 
 
-_URL_TOKEN = re.compile(
-    r"((?:access_token|key|token|sign|signature|secret)=)[^&\s\"']+", re.IGNORECASE
+_URL_SEGMENT = r"[^/?#&\s\"'<>]+"
+# Where a webhook URL keeps its secret, provider by provider, so it is masked
+# even where the secret itself is not at hand (orion/sentry.py). These are
+# the URL shapes the adapters accept (their HOSTS and paths).
+_SECRET_URL_PARTS = (
+    # DingTalk's access_token=, WeCom's key=, a signature, anyone's token=.
+    re.compile(
+        r"((?:access_token|key|token|sign|signature|secret)=)[^&\s\"']+",
+        re.IGNORECASE,
+    ),
+    # Feishu and Lark: /open-apis/bot/v2/hook/<token>.
+    re.compile(r"(/open-apis/bot/v2/hook/)" + _URL_SEGMENT),
+    # Slack: /services/<team>/<bot>/<secret>.
+    re.compile(r"(/services/[A-Za-z0-9]+/[A-Za-z0-9]+/)" + _URL_SEGMENT),
+    # Credentials in any URL (an SMTP URL's smtp://user:password@host).
+    re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]+:)[^/@\s]+(?=@)"),
 )
 
 

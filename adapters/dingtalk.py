@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import logging
 import re
 import time
 from collections.abc import Mapping
@@ -18,63 +16,56 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from adapters import register
-from adapters.base import (
-    ChannelAdapter,
-    DeliveryError,
-    DeliveryResult,
-    Envelope,
-    RateLimit,
-    check_provider_url,
-    excerpt,
-    field_error,
-)
-from adapters.http import HttpClient, HttpReply
-
-logger = logging.getLogger(__name__)
+from adapters.base import DeliveryResult, Envelope, RateLimit, field_error
+from adapters.chatbot import BotReply, ChatBotAdapter, Refusal, split_mentions
+from adapters.http import HttpClient
 
 HOSTS = ("oapi.dingtalk.com",)
 SEND_PATH = re.compile(r"/robot/send")
 MESSAGE_TYPES = ("text", "markdown")
 ALL = "all"
 USER_ID = re.compile(r"[A-Za-z0-9_.$:-]{1,64}")
-# A mainland mobile, or any number written with its country code.
-MOBILE = re.compile(r"1\d{10}|\+\d{6,15}")
 THROTTLED_SECONDS = 600.0
 
 # Codes a DingTalk robot answers with HTTP 200, from the custom robot guide
 # (open.dingtalk.com/document/orgapp/custom-robot-access) and its error code
-# list (open.dingtalk.com/document/orgapp/server-api-error-codes-1):
-# (permanent, seconds to wait, credential dead, message). Keyed on errcode
-# only: the errmsg wording changes over time.
-ERRORS: dict[int, tuple[bool, float | None, bool, str]] = {
-    310000: (
+# list (open.dingtalk.com/document/orgapp/server-api-error-codes-1), with
+# what a retry can do about each. Keyed on errcode: the errmsg wording
+# changes over time.
+ERRORS: dict[int, Refusal] = {
+    310000: Refusal(
         True,
         None,
-        False,
         "DingTalk's security check failed: keywords, signature, timestamp or "
         "IP allowlist.",
     ),
-    410100: (
-        False,
-        THROTTLED_SECONDS,
-        False,
-        "DingTalk says the robot sends too fast.",
+    410100: Refusal(
+        False, THROTTLED_SECONDS, "DingTalk says the robot sends too fast."
     ),
-    130101: (False, THROTTLED_SECONDS, False, "DingTalk throttled the robot."),
-    400013: (True, None, True, "DingTalk says the robot's group was disbanded."),
-    400101: (True, None, True, "DingTalk does not know the robot's access token."),
-    400102: (True, None, True, "DingTalk says the robot is disabled."),
-    400105: (True, None, False, "DingTalk does not support this message type."),
-    400106: (True, None, True, "DingTalk says the robot does not exist."),
-    430101: (True, None, False, "DingTalk refused a link in the message as unsafe."),
-    430102: (True, None, False, "DingTalk refused the message's content."),
-    430103: (True, None, False, "DingTalk refused the message's content."),
-    430104: (True, None, False, "DingTalk refused the message's content."),
-    300001: (True, None, True, "DingTalk says the access token does not exist."),
-    300005: (True, None, True, "DingTalk says the access token does not exist."),
-    -1: (False, None, False, "DingTalk is busy (system busy)."),
+    130101: Refusal(False, THROTTLED_SECONDS, "DingTalk throttled the robot."),
+    400013: Refusal(True, None, "DingTalk says the robot's group was disbanded.", True),
+    400101: Refusal(
+        True, None, "DingTalk does not know the robot's access token.", True
+    ),
+    400102: Refusal(True, None, "DingTalk says the robot is disabled.", True),
+    400105: Refusal(True, None, "DingTalk does not support this message type."),
+    400106: Refusal(True, None, "DingTalk says the robot does not exist.", True),
+    430101: Refusal(True, None, "DingTalk refused a link in the message as unsafe."),
+    430102: Refusal(True, None, "DingTalk refused the message's content."),
+    430103: Refusal(True, None, "DingTalk refused the message's content."),
+    430104: Refusal(True, None, "DingTalk refused the message's content."),
+    300001: Refusal(True, None, "DingTalk says the access token does not exist.", True),
+    300005: Refusal(True, None, "DingTalk says the access token does not exist.", True),
+    -1: Refusal(False, None, "DingTalk is busy (system busy)."),
 }
 SECURITY_CHECK = 310000
+# 310000 stands for a missing keyword, a bad signature, a stale timestamp or
+# an address outside the IP allowlist alike; only errmsg tells them apart,
+# and its wording changes over time (English, then structured Chinese). Only
+# a stale timestamp can pass when signed again, so the request is signed
+# again only when errmsg plausibly names the timestamp; any other wording,
+# or one not recognised, is final at once.
+TIMESTAMP_WORDS = re.compile(r"time\s*stamp|时间戳", re.IGNORECASE)
 
 
 def sign(timestamp: int, secret: str) -> str:
@@ -86,12 +77,6 @@ def sign(timestamp: int, secret: str) -> str:
     message = f"{timestamp}\n{secret}".encode()
     digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
-
-
-def split_recipient(recipient: str) -> list[str]:
-    """The mentions in a comma-, semicolon- or space-separated recipient."""
-    parts = [part for part in re.split(r"[\s,;]+", recipient or "") if part]
-    return list(dict.fromkeys(parts))
 
 
 def at_field(recipient: str) -> dict[str, Any]:
@@ -115,11 +100,7 @@ class DingTalkAdapter(ChannelAdapter):
     resend_after_unknown = True
 
     def validate_config(self, config: dict[str, Any], secrets: dict[str, str]) -> None:
-        if config["message_type"] not in MESSAGE_TYPES:
-            raise field_error(
-                "config.message_type",
-                _("Choose one of: %(choices)s") % {"choices": ", ".join(MESSAGE_TYPES)},
-            )
+        check_message_type(config, MESSAGE_TYPES)
         url = secrets["webhook_url"]
         check_provider_url(url, "secrets.webhook_url", HOSTS, SEND_PATH)
         query = parse_qs(urlsplit(url).query)
@@ -144,21 +125,11 @@ class DingTalkAdapter(ChannelAdapter):
             )
 
     def clean_recipient(self, recipient: str) -> str:
-        parts = split_recipient(super().clean_recipient(recipient))
-        bad = [
-            p
-            for p in parts
-            if p != ALL and not MOBILE.fullmatch(p) and not USER_ID.fullmatch(p)
-        ]
-        if bad:
-            message = _(
-                "Give DingTalk mobiles or user ids to mention, or all; "
-                "not valid: %(invalid)s."
-            )
-            raise ValidationError(
-                {"recipient": [message % {"invalid": ", ".join(bad)}]}
-            )
-        return ",".join(parts)
+        invalid = _(
+            "Give DingTalk mobiles or user ids to mention, or all; "
+            "not valid: %(invalid)s."
+        )
+        return clean_mentions(super().clean_recipient(recipient), ALL, USER_ID, invalid)
 
     def validate_message(
         self, config: Mapping[str, Any], subject: str, body: str, recipient: str
@@ -190,18 +161,24 @@ class DingTalkAdapter(ChannelAdapter):
         payload = self.payload(
             envelope.config, envelope.subject, envelope.body, envelope.recipient
         )
-        url = envelope.secrets["webhook_url"]
         secret = envelope.secrets.get("signing_secret", "")
         secrets = tuple(envelope.secrets.values())
-        try:
-            return _deliver(http, url, payload, secret, secrets)
-        except DeliveryError as exc:
-            if exc.provider_code != str(SECURITY_CHECK) or not secret:
-                raise
-        # 310000 also covers a timestamp outside the hour DingTalk allows (a
-        # clock that was off when we signed). Sign once more with a fresh
-        # timestamp; a second refusal is final.
-        return _deliver(http, url, payload, secret, secrets)
+
+        def deliver() -> DeliveryResult:
+            params: dict[str, str] = {}
+            if secret:
+                timestamp = int(time.time() * 1000)
+                # Raw base64: requests percent-encodes params exactly once.
+                params = {"timestamp": str(timestamp), "sign": sign(timestamp, secret)}
+            reply = http.post_json(
+                envelope.secrets["webhook_url"],
+                payload,
+                params=params,
+                secrets=secrets,
+            )
+            return _result(reply, secrets, envelope)
+
+        return signed_once_more(deliver, signing=bool(secret))
 
 
 def title(subject: str, body: str) -> str:
@@ -225,86 +202,17 @@ def _markdown_text(subject: str, body: str, at: dict[str, Any]) -> str:
     return text
 
 
-def _deliver(
-    http: HttpClient,
-    url: str,
-    payload: dict[str, Any],
-    secret: str,
-    secrets: tuple[str, ...],
+def _result(
+    reply: HttpReply, secrets: tuple[str, ...], envelope: Envelope
 ) -> DeliveryResult:
-    params: dict[str, str] = {}
-    if secret:
-        timestamp = int(time.time() * 1000)
-        # Raw base64: requests percent-encodes params exactly once.
-        params = {"timestamp": str(timestamp), "sign": sign(timestamp, secret)}
-    reply = http.post(
-        url,
-        params=params,
-        data=json.dumps(payload, ensure_ascii=False).encode(),
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        secrets=secrets,
+    """Decide from the body: DingTalk answers business errors with HTTP 200.
+
+    Raise `StaleSignature` for a 310000 whose errmsg names the timestamp.
+    """
+    bot = read_reply(reply, "DingTalk", ("errcode",), secrets, envelope.notification_id)
+    if bot.ok:
+        return bot.sent()
+    stale = bot.number == SECURITY_CHECK and bool(
+        TIMESTAMP_WORDS.search(str(bot.data.get("errmsg", "")))
     )
-    return _result(reply, secrets)
-
-
-def _result(reply: HttpReply, secrets: tuple[str, ...]) -> DeliveryResult:
-    """Decide from the body: DingTalk answers business errors with HTTP 200."""
-    shown = excerpt(reply.text, secrets)
-    if 300 <= reply.status < 400:
-        raise DeliveryError(
-            f"DingTalk answered with a redirect (HTTP {reply.status}), which "
-            "Orion does not follow; check the channel's webhook URL.",
-            permanent=True,
-            status_code=reply.status,
-            reply_excerpt=shown,
-        )
-    if reply.status == 429 or reply.status >= 500:
-        raise DeliveryError(
-            f"DingTalk answered HTTP {reply.status}.",
-            permanent=False,
-            retry_after=reply.retry_after(),
-            status_code=reply.status,
-            reply_excerpt=shown,
-        )
-    data = reply.json()
-    if not isinstance(data, dict) or "errcode" not in data:
-        logger.warning(
-            "DingTalk answered HTTP %s without its JSON reply: %s", reply.status, shown
-        )
-        raise DeliveryError(
-            f"DingTalk answered HTTP {reply.status} without its JSON reply.",
-            permanent=reply.status >= 400,
-            status_code=reply.status,
-            reply_excerpt=shown,
-        )
-    code = _as_int(data["errcode"])
-    if code == 0 and reply.status < 300:
-        return DeliveryResult(
-            status_code=reply.status, provider_code="0", reply_excerpt=shown
-        )
-
-    permanent, wait, dead, message = ERRORS.get(
-        code,
-        (
-            True,
-            None,
-            False,
-            f"DingTalk refused the message (errcode {data['errcode']}).",
-        ),
-    )
-    raise DeliveryError(
-        message,
-        permanent=permanent,
-        retry_after=wait,
-        status_code=reply.status,
-        provider_code=str(data["errcode"]),
-        reply_excerpt=shown,
-        credential_dead=dead,
-    )
-
-
-def _as_int(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
+    raise bot.refused(bot.refusal(ERRORS), sign_again=stale)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -16,17 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from adapters import register
-from adapters.base import (
-    ChannelAdapter,
-    DeliveryError,
-    DeliveryResult,
-    Envelope,
-    RateLimit,
-    check_provider_url,
-    excerpt,
-    field_error,
-)
-from adapters.http import HttpClient, HttpReply
+from adapters.base import DeliveryError, DeliveryResult, Envelope, RateLimit, excerpt
+from adapters.chatbot import BotReply, ChatBotAdapter, Refusal, split_recipient
+from adapters.http import HttpClient, json_body
 
 HOSTS = ("open.feishu.cn", "open.larksuite.com")
 HOOK_PATH = re.compile(r"/open-apis/bot/v2/hook/[A-Za-z0-9_-]+")
@@ -35,17 +28,18 @@ MESSAGE_TYPES = ("text", "post", "interactive")
 
 # Business codes a Feishu bot answers with HTTP 200, from the custom bot guide
 # (open.feishu.cn/document/client-docs/bot-v3/add-custom-bot), with what a
-# retry can do about each: (permanent, seconds to wait, message).
-ERRORS: dict[int, tuple[bool, float | None, str]] = {
-    9499: (True, None, "Feishu refused the body as malformed or over 20 KB."),
-    19021: (True, None, "Feishu refused the signature or its timestamp."),
-    19022: (True, None, "Feishu refused the sending IP address (bot IP allowlist)."),
-    19024: (True, None, "The message lacks the bot's required keywords."),
-    19001: (True, None, "Feishu says the bot's webhook token is invalid."),
-    11232: (False, 10.0, "Feishu rate-limited the bot."),
+# retry can do about each.
+ERRORS: dict[int, Refusal] = {
+    9499: Refusal(True, None, "Feishu refused the body as malformed or over 20 KB."),
+    19021: Refusal(True, None, "Feishu refused the signature or its timestamp."),
+    19022: Refusal(
+        True, None, "Feishu refused the sending IP address (bot IP allowlist)."
+    ),
+    19024: Refusal(True, None, "The message lacks the bot's required keywords."),
+    19001: Refusal(True, None, "Feishu says the bot's webhook token is invalid.", True),
+    11232: Refusal(False, 10.0, "Feishu rate-limited the bot."),
 }
 SIGNATURE_ERROR = 19021
-DEAD_TOKEN = 19001
 
 
 def sign(timestamp: int, secret: str) -> str:
@@ -55,30 +49,18 @@ def sign(timestamp: int, secret: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def mentions(recipient: str) -> list[str]:
-    """User ids to mention, from a comma- or space-separated recipient."""
-    return [part for part in re.split(r"[\s,;]+", recipient or "") if part]
-
-
 @register
-class FeishuAdapter(ChannelAdapter):
+class FeishuAdapter(ChatBotAdapter):
     kind = "feishu"
     label = gettext_lazy("Feishu / Lark bot")
-    config_optional = {"message_type": "text"}
-    secrets_required = ("webhook_url",)
     secrets_optional = ("signing_secret",)
     rate_limits = (RateLimit(5, 1), RateLimit(100, 60))
-    resend_after_unknown = True
-
-    def validate_config(self, config: dict[str, Any], secrets: dict[str, str]) -> None:
-        if config["message_type"] not in MESSAGE_TYPES:
-            raise field_error(
-                "config.message_type",
-                _("Choose one of: %(choices)s") % {"choices": ", ".join(MESSAGE_TYPES)},
-            )
-        check_provider_url(
-            secrets["webhook_url"], "secrets.webhook_url", HOSTS, HOOK_PATH
-        )
+    provider = "Feishu"
+    hosts = HOSTS
+    webhook_path = HOOK_PATH
+    message_types = MESSAGE_TYPES
+    # Older bots answer with StatusCode only.
+    code_names = ("code", "StatusCode")
 
     def validate_message(
         self, config: Mapping[str, Any], subject: str, body: str, recipient: str
@@ -89,7 +71,7 @@ class FeishuAdapter(ChannelAdapter):
             raise ValidationError({"body": [str(exc)]}) from None
         # Count the body as signed (a channel may gain a signing secret later)
         # so the limit is enforced at creation, not discovered at send time.
-        size = len(_encode(_signed(payload, "", int(time.time()))))
+        size = len(json_body(_signed(payload, "", int(time.time()))))
         if size > MAX_BODY_BYTES:
             message = _(
                 "This message is %(size)d bytes as Feishu receives it; "
@@ -103,7 +85,7 @@ class FeishuAdapter(ChannelAdapter):
         self, config: Mapping[str, Any], subject: str, body: str, recipient: str
     ) -> dict[str, Any]:
         """The JSON body for the channel's message type, without a signature."""
-        users = mentions(recipient)
+        users = split_recipient(recipient)
         message_type = config.get("message_type", "text")
         if message_type == "post":
             return _post(subject, body, users)
@@ -112,100 +94,44 @@ class FeishuAdapter(ChannelAdapter):
         return _text(subject, body, users)
 
     def send(self, envelope: Envelope, http: HttpClient) -> DeliveryResult:
-        payload = self.payload(
-            envelope.config, envelope.subject, envelope.body, envelope.recipient
-        )
+        try:
+            payload = self.payload(
+                envelope.config, envelope.subject, envelope.body, envelope.recipient
+            )
+        except ValueError as exc:
+            # Refused at creation; only a channel changed since then gets here.
+            raise DeliveryError(str(exc), permanent=True) from None
         secret = envelope.secrets.get("signing_secret", "")
         secrets = tuple(envelope.secrets.values())
-        try:
-            return _deliver(
-                http, envelope.secrets["webhook_url"], payload, secret, secrets
+
+        def deliver() -> DeliveryResult:
+            signed = _signed(payload, secret, int(time.time())) if secret else payload
+            reply = http.post_json(
+                envelope.secrets["webhook_url"], signed, secrets=secrets
             )
-        except DeliveryError as exc:
-            if exc.provider_code != str(SIGNATURE_ERROR) or not secret:
-                raise
-        # 19021 also means "timestamp outside one hour": a clock that was off
-        # when we signed. Sign once more with a fresh timestamp, then give up.
-        return _deliver(http, envelope.secrets["webhook_url"], payload, secret, secrets)
+            bot = self.read_reply(reply, secrets, envelope.notification_id)
+            return _result(bot, secrets)
 
-
-def _deliver(
-    http: HttpClient,
-    url: str,
-    payload: dict[str, Any],
-    secret: str,
-    secrets: tuple[str, ...],
-) -> DeliveryResult:
-    if secret:
-        payload = _signed(payload, secret, int(time.time()))
-    reply = http.post(
-        url,
-        data=_encode(payload),
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        secrets=secrets,
-    )
-    return _result(reply, secrets)
+        return self.signed_once_more(deliver, signing=bool(secret))
 
 
 def _signed(payload: dict[str, Any], secret: str, timestamp: int) -> dict[str, Any]:
     return {**payload, "timestamp": str(timestamp), "sign": sign(timestamp, secret)}
 
 
-def _result(reply: HttpReply, secrets: tuple[str, ...]) -> DeliveryResult:
-    """Decide from the body: Feishu answers business errors with HTTP 200."""
-    data = reply.json()
-    shown = excerpt(reply.text, secrets)
-    if reply.status == 429 or reply.status >= 500:
-        raise DeliveryError(
-            f"Feishu answered HTTP {reply.status}.",
-            permanent=False,
-            retry_after=reply.retry_after(),
-            status_code=reply.status,
-            reply_excerpt=shown,
-        )
-    if not isinstance(data, dict):
-        raise DeliveryError(
-            f"Feishu answered HTTP {reply.status} without a JSON body.",
-            permanent=reply.status >= 400,
-            status_code=reply.status,
-            reply_excerpt=shown,
-        )
-    code = data.get("code", data.get("StatusCode"))
-    if code == 0 and reply.status < 300:
-        return DeliveryResult(
-            status_code=reply.status, provider_code="0", reply_excerpt=shown
-        )
+def _result(bot: BotReply, secrets: tuple[str, ...]) -> DeliveryResult:
+    """Decide from the body: Feishu answers business errors with HTTP 200.
 
-    permanent, wait, message = ERRORS.get(
-        _as_int(code),
-        (
-            True,
-            None,
-            # The provider's words may quote the request (and its URL).
-            "Feishu refused the message "
-            f"(code {code}): {excerpt(str(data.get('msg', '')), secrets, 200)}",
-        ),
+    Raise `StaleSignature` for 19021, which also means "timestamp outside
+    one hour": a clock that was off when the request was signed.
+    """
+    if bot.ok:
+        return bot.sent()
+    # The provider's words may quote the request (and its URL).
+    said = excerpt(str(bot.data.get("msg", "")), secrets, 200)
+    raise bot.refused(
+        bot.refusal(ERRORS, said), sign_again=bot.number == SIGNATURE_ERROR
     )
-    raise DeliveryError(
-        message,
-        permanent=permanent,
-        retry_after=wait,
-        status_code=reply.status,
-        provider_code=str(code),
-        reply_excerpt=shown,
-        credential_dead=_as_int(code) == DEAD_TOKEN,
-    )
-
-
-def _as_int(value: object) -> int:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return -1
-
-
-def _encode(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _at_tag(user: str) -> str:
@@ -233,7 +159,12 @@ def _post(subject: str, body: str, users: list[str]) -> dict[str, Any]:
 
 
 def _card(subject: str, body: str, users: list[str]) -> dict[str, Any]:
-    """A card: the body itself when it is a card's JSON, else a markdown card."""
+    """A card: the body itself when it is a card's JSON, else a markdown card.
+
+    Mentions go in a markdown element at the card's end. Raise `ValueError`
+    for a body that is broken card JSON, or a card with no element list to
+    put mentions in.
+    """
     stripped = body.strip()
     if stripped.startswith("{"):
         try:
@@ -244,13 +175,48 @@ def _card(subject: str, body: str, users: list[str]) -> dict[str, Any]:
             ) from None
         if not isinstance(card, dict):
             raise ValueError(_("A card body must be a JSON object."))
+        if users:
+            card = _with_mentions(card, users)
         return {"msg_type": "interactive", "card": card}
     text = body
     if users:
-        text += "\n" + " ".join(_at_tag(user) for user in users)
+        text += "\n" + _card_at_tags(users)
     card = {
         "schema": "2.0",
         "header": {"title": {"tag": "plain_text", "content": subject or "Orion"}},
         "body": {"elements": [{"tag": "markdown", "content": text}]},
     }
     return {"msg_type": "interactive", "card": card}
+
+
+def _with_mentions(card: dict[str, Any], users: list[str]) -> dict[str, Any]:
+    """A copy of `card` with a markdown element of at-tags appended.
+
+    Schema 2.0 cards keep their elements in `body.elements`, older ones in
+    `elements`; a card with neither (a template, `i18n_elements`) gets a
+    `ValueError`, so its mentions are refused rather than dropped.
+    """
+    card = copy.deepcopy(card)
+    body = card.get("body")
+    if isinstance(body, dict) and isinstance(body.get("elements"), list):
+        elements = body["elements"]
+    elif isinstance(card.get("elements"), list):
+        elements = card["elements"]
+    else:
+        raise ValueError(
+            _(
+                "This card has no elements list (body.elements or elements) to "
+                "add the recipient's mentions to; put the at-tags in the card "
+                "yourself and leave the recipient empty."
+            )
+        )
+    elements.append({"tag": "markdown", "content": _card_at_tags(users)})
+    return card
+
+
+def _card_at_tags(users: list[str]) -> str:
+    # A card's markdown has its own mention tag, not a text message's
+    # <at user_id="...">: its markdown guide (open.feishu.cn/document/
+    # common-capabilities/message-card/message-cards-content/
+    # using-markdown-tags) gives <at id=ou_xxx></at> and <at id=all></at>.
+    return " ".join(f"<at id={user}></at>" for user in users)

@@ -113,6 +113,23 @@ class HttpClient:
         """
         return self.request("POST", url, secrets=secrets, timeout=timeout, **kwargs)
 
+    def post_json(
+        self,
+        url: str,
+        payload: Any,
+        *,
+        secrets: Iterable[str] = (),
+        **kwargs: Any,
+    ) -> HttpReply:
+        """POST `payload` as UTF-8 JSON (see `json_body`); otherwise as `post`."""
+        return self.post(
+            url,
+            data=json_body(payload),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+            secrets=secrets,
+            **kwargs,
+        )
+
     def request(
         self,
         method: str,
@@ -187,6 +204,40 @@ class HttpClient:
                 status_code=response.status_code,
             ) from _scrub(exc)
         return b"".join(chunks), False
+
+
+def json_body(payload: Any) -> bytes:
+    """`payload` as compact UTF-8 JSON: the bytes a provider's size limit counts."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def status_error(
+    reply: HttpReply, who: str, *, fix: str, **details: Any
+) -> DeliveryError | None:
+    """The failure the HTTP status alone decides, or None to read the body.
+
+    A redirect is permanent: Orion does not follow one (the SSRF guard checks
+    only the address it was given), so `fix` tells the operator what to
+    change. 429 and 5xx are transient, after the provider's `Retry-After`.
+    `details` go to the error (`reply_excerpt`, `provider_code`, ...).
+    """
+    if 300 <= reply.status < 400:
+        return DeliveryError(
+            f"{who} answered with a redirect (HTTP {reply.status}), which Orion "
+            f"does not follow; {fix}.",
+            permanent=True,
+            status_code=reply.status,
+            **details,
+        )
+    if reply.status == 429 or reply.status >= 500:
+        return DeliveryError(
+            f"{who} answered HTTP {reply.status}.",
+            permanent=False,
+            retry_after=reply.retry_after(),
+            status_code=reply.status,
+            **details,
+        )
+    return None
 
 
 def _connection_error(

@@ -5,12 +5,14 @@ Named `mail` so it is not mistaken for the standard library's `email`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
 import smtplib
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from email.utils import getaddresses, make_msgid
 from typing import Any
@@ -116,7 +118,7 @@ class EmailAdapter(ChannelAdapter):
 
     def send(self, envelope: Envelope, http: HttpClient) -> DeliveryResult:
         message = build_message(envelope)
-        deliver(message)
+        deliver(message, envelope.notification_id)
         return DeliveryResult(provider_message_id=message.extra_headers["Message-ID"])
 
     def test_envelope(self, envelope: Envelope) -> Envelope:
@@ -190,13 +192,13 @@ class _Connection(threading.local):
 _connection = _Connection()
 
 
-def deliver(message: EmailMultiAlternatives) -> None:
+def deliver(message: EmailMultiAlternatives, notification_id: uuid.UUID) -> None:
     """Send one message over this thread's connection; raise `DeliveryError`.
 
     After any failure the connection is dropped, so the next send opens a
     fresh one instead of reusing a connection in an unknown state.
     """
-    backend = _open_backend()
+    backend = _open_backend(notification_id)
     try:
         backend.send_messages([message])
     except BaseException as exc:
@@ -229,17 +231,17 @@ def close_connection() -> None:
             setattr(backend, name, None)
             closed_smtp = True
     if not closed_smtp:
-        try:
+        # A connection being thrown away may fail to close too; nothing
+        # depends on it, and what failed before is recorded by the pipeline.
+        with contextlib.suppress(OSError):
             backend.close()
-        except OSError:
-            logger.debug("closing the email backend failed", exc_info=True)
 
 
-def _open_backend() -> BaseEmailBackend:
+def _open_backend(notification_id: uuid.UUID) -> BaseEmailBackend:
     key = _settings_key()
     backend = _connection.backend
     if backend is not None and (_connection.key != key or not _reusable(backend)):
-        logger.debug("reopening the email connection")
+        logger.debug("reopening the email connection to send %s", notification_id)
         close_connection()
         backend = None
     if backend is not None:
@@ -355,6 +357,11 @@ def _by_reply_code(
 
 
 def _text(value: bytes | str) -> str:
+    """A server's reply, fit to store: some relays quote the login they refused."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
-    return excerpt(value, limit=200)
+    credentials = (
+        getattr(settings, "EMAIL_HOST_USER", "") or "",
+        getattr(settings, "EMAIL_HOST_PASSWORD", "") or "",
+    )
+    return excerpt(value, credentials, limit=200)

@@ -22,7 +22,7 @@ from adapters.base import (
     check_provider_url,
     excerpt,
 )
-from adapters.http import HttpClient, HttpReply
+from adapters.http import HttpClient, HttpReply, status_error
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ ERROR_CODE = re.compile(r"[a-z_]{1,64}")
 # incoming webhooks guide (api.slack.com/messaging/webhooks): HTTP status and
 # a plain-text error code -> (permanent, credential dead, message). A code of
 # None stands for any other body with that status. Other statuses: 5xx is
-# transient, 3xx and 4xx permanent.
+# transient, 3xx and 4xx permanent (`_result`).
 ERRORS: dict[tuple[int, str | None], tuple[bool, bool, str]] = {
     (400, "invalid_payload"): (True, False, "Slack refused the payload as malformed."),
     (403, "action_prohibited"): (
@@ -137,13 +137,10 @@ class SlackAdapter(ChannelAdapter):
     def send(self, envelope: Envelope, http: HttpClient) -> DeliveryResult:
         payload = self.payload(envelope.subject, envelope.body)
         secrets = tuple(envelope.secrets.values())
-        reply = http.post(
-            envelope.secrets["webhook_url"],
-            data=json.dumps(payload, ensure_ascii=False).encode(),
-            headers={"Content-Type": "application/json; charset=utf-8"},
-            secrets=secrets,
+        reply = http.post_json(
+            envelope.secrets["webhook_url"], payload, secrets=secrets
         )
-        return _result(reply, secrets)
+        return _result(reply, secrets, envelope)
 
 
 def _blocks(body: str) -> list[dict[str, Any]] | None:
@@ -169,7 +166,9 @@ def _blocks(body: str) -> list[dict[str, Any]] | None:
     return blocks
 
 
-def _result(reply: HttpReply, secrets: tuple[str, ...]) -> DeliveryResult:
+def _result(
+    reply: HttpReply, secrets: tuple[str, ...], envelope: Envelope
+) -> DeliveryResult:
     """Success is HTTP 200 with the body `ok`; anything else is not."""
     shown = excerpt(reply.text, secrets)
     code = reply.text.strip()
@@ -179,7 +178,11 @@ def _result(reply: HttpReply, secrets: tuple[str, ...]) -> DeliveryResult:
         )
     if reply.status == 200:
         # Not Slack's answer (a proxy's page?): whether it was posted is unknown.
-        logger.warning("Slack answered HTTP 200 without its ok: %s", shown)
+        logger.warning(
+            "Slack answered HTTP 200 without its ok for notification %s: %s",
+            envelope.notification_id,
+            shown,
+        )
         raise DeliveryError(
             "Slack answered HTTP 200 without its ok; the message may have been posted.",
             permanent=False,
@@ -188,24 +191,24 @@ def _result(reply: HttpReply, secrets: tuple[str, ...]) -> DeliveryResult:
             reply_excerpt=shown,
         )
 
+    provider_code = code if ERROR_CODE.fullmatch(code) else ""
     known = ERRORS.get((reply.status, code)) or ERRORS.get((reply.status, None))
-    if known is not None:
-        permanent, dead, message = known
-    elif 300 <= reply.status < 400:
-        permanent, dead = True, False
-        message = (
-            f"Slack answered with a redirect (HTTP {reply.status}), which Orion "
-            "does not follow; check the channel's webhook URL."
+    if known is None:
+        fix = "check the channel's webhook URL"
+        details = {"provider_code": provider_code, "reply_excerpt": shown}
+        raise status_error(reply, "Slack", fix=fix, **details) or DeliveryError(
+            f"Slack answered HTTP {reply.status}.",
+            permanent=True,
+            status_code=reply.status,
+            **details,
         )
-    else:
-        permanent, dead = reply.status < 500, False
-        message = f"Slack answered HTTP {reply.status}."
+    permanent, dead, message = known
     raise DeliveryError(
         message,
         permanent=permanent,
         retry_after=None if permanent else reply.retry_after(),
         status_code=reply.status,
-        provider_code=code if ERROR_CODE.fullmatch(code) else "",
+        provider_code=provider_code,
         reply_excerpt=shown,
         credential_dead=dead,
     )

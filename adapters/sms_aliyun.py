@@ -258,7 +258,7 @@ class AliyunSmsAdapter(ChannelAdapter):
         # until then "sent" means Aliyun accepted the message, not that the
         # handset got it.
         reply = http.post(url, data=b"", headers=headers, secrets=(secret,))
-        return _result(reply, (secret,))
+        return _result(reply, (secret,), envelope)
 
 
 def send_params(envelope: Envelope) -> dict[str, str]:
@@ -303,13 +303,15 @@ def signed_request(
     return f"{endpoint}/?{canonical_query(params)}", headers
 
 
-def _result(reply: HttpReply, secrets: tuple[str, ...]) -> DeliveryResult:
+def _result(
+    reply: HttpReply, secrets: tuple[str, ...], envelope: Envelope
+) -> DeliveryResult:
     """Decide from `Code`, whatever the HTTP status (Aliyun's is not documented)."""
     data = reply.json()
     shown = excerpt(reply.text, secrets)
     code = data.get("Code") if isinstance(data, dict) else None
     if not isinstance(code, str) or not code:
-        raise _without_code(reply, shown)
+        raise _without_code(reply, shown, envelope)
     if code == "OK":
         biz_id = data.get("BizId")
         return DeliveryResult(
@@ -369,13 +371,17 @@ def _unlisted(code: str, reply: HttpReply, said: str) -> tuple[bool, float | Non
     return (True, None, message)
 
 
-def _without_code(reply: HttpReply, shown: str) -> DeliveryError:
+def _without_code(reply: HttpReply, shown: str, envelope: Envelope) -> DeliveryError:
     """A reply without Aliyun's JSON: a proxy's page, or a cut-off body."""
     details: dict[str, Any] = {"status_code": reply.status, "reply_excerpt": shown}
     if 200 <= reply.status < 300 or reply.status == 504:
         # Aliyun (or the gateway in front of it) got the request and we
         # cannot tell whether it sent the message.
-        logger.warning("Aliyun answered HTTP %d without a result code", reply.status)
+        logger.warning(
+            "Aliyun answered HTTP %d without a result code for notification %s",
+            reply.status,
+            envelope.notification_id,
+        )
         return DeliveryError(
             f"Aliyun answered HTTP {reply.status} without a result code; the "
             "message may have been sent.",

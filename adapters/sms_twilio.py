@@ -18,6 +18,7 @@ from adapters.base import (
     DeliveryResult,
     Envelope,
     RateLimit,
+    as_int,
     check_base_url,
     excerpt,
 )
@@ -151,7 +152,7 @@ class TwilioSmsAdapter(ChannelAdapter):
         # until then "sent" means Twilio accepted the message, not that the
         # handset got it.
         reply = http.post(url, data=form, auth=(account_sid, token), secrets=(token,))
-        return _result(reply, (token,))
+        return _result(reply, (token,), envelope)
 
 
 def _check_sender(config: dict[str, Any]) -> dict[str, str]:
@@ -182,7 +183,9 @@ def _check_sender(config: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
-def _result(reply: HttpReply, secrets: tuple[str, ...]) -> DeliveryResult:
+def _result(
+    reply: HttpReply, secrets: tuple[str, ...], envelope: Envelope
+) -> DeliveryResult:
     """Decide from the status and Twilio's error code; raise `DeliveryError`."""
     data = reply.json()
     data = data if isinstance(data, dict) else {}
@@ -194,7 +197,11 @@ def _result(reply: HttpReply, secrets: tuple[str, ...]) -> DeliveryResult:
                 provider_message_id=sid, status_code=reply.status, reply_excerpt=shown
             )
         # Twilio accepted something but did not say what: it may send it.
-        logger.warning("Twilio answered HTTP %d without a message sid", reply.status)
+        logger.warning(
+            "Twilio answered HTTP %d without a message sid for notification %s",
+            reply.status,
+            envelope.notification_id,
+        )
         raise DeliveryError(
             f"Twilio answered HTTP {reply.status} without a message sid; the "
             "message may have been sent.",
@@ -204,7 +211,7 @@ def _result(reply: HttpReply, secrets: tuple[str, ...]) -> DeliveryResult:
             reply_excerpt=shown,
         )
 
-    code = _as_int(data.get("code"))
+    code = as_int(data.get("code"))
     if code in ERRORS:
         permanent, wait, message = ERRORS[code]
         retry_after = None
@@ -269,10 +276,3 @@ def _by_status(
         permanent=True,
         **details,
     )
-
-
-def _as_int(value: object) -> int:
-    try:
-        return int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return -1

@@ -24,7 +24,7 @@ from adapters.base import (
     excerpt,
     field_error,
 )
-from adapters.http import HttpClient, HttpReply
+from adapters.http import HttpClient, HttpReply, status_error
 from adapters.netguard import validate_destination_url
 
 SECRET_PREFIX = "whsec_"
@@ -164,26 +164,27 @@ def _result(
             reply_excerpt=shown,
         )
 
-    if reply.status in ERRORS:
-        permanent, disable, message = ERRORS[reply.status]
-    elif 300 <= reply.status < 400:
-        permanent, disable = True, False
-        message = (
-            f"The endpoint answered with a redirect (HTTP {reply.status}), which "
-            "Orion does not follow; set the channel's URL to the final address."
+    details = {
+        "provider_code": str(reply.status),
+        "reply_excerpt": shown,
+        "provider_message_id": message_id,
+    }
+    if reply.status not in ERRORS:
+        fix = "set the channel's URL to the final address"
+        raise status_error(reply, "The endpoint", fix=fix, **details) or DeliveryError(
+            f"The endpoint answered HTTP {reply.status}.",
+            permanent=True,
+            status_code=reply.status,
+            **details,
         )
-    else:
-        permanent, disable = reply.status < 500, False
-        message = f"The endpoint answered HTTP {reply.status}."
+    permanent, disable, message = ERRORS[reply.status]
     raise DeliveryError(
         message,
         permanent=permanent,
         retry_after=None if permanent else reply.retry_after(),
         status_code=reply.status,
-        provider_code=str(reply.status),
-        reply_excerpt=shown,
-        provider_message_id=message_id,
         disable_channel=disable,
+        **details,
     )
 
 

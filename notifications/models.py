@@ -518,15 +518,18 @@ class DeliveryAttempt(models.Model):
 
 
 class RateWindow(models.Model):
-    """Sends counted against one channel limit in one fixed window of time.
+    """Sends counted against one channel limit in one slice of its window.
 
+    A slice lasts 1/60 of the limit's `seconds` from `window_start`;
+    notifications.ratelimit sums the slices still inside the sliding window.
     Counting in the database makes the limit hold across every worker on
     every host, on SQLite and PostgreSQL alike.
     """
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
     seconds = models.PositiveIntegerField()
-    window_start = models.BigIntegerField()
+    # Unix seconds: the slices of a one-second window start between them.
+    window_start = models.FloatField()
     count = models.PositiveIntegerField(default=0)
 
     class Meta:

@@ -24,9 +24,11 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 
 from notifications import queue
 from notifications.models import (
+    FINISHED,
     Batch,
     Channel,
     Notification,
+    Outcome,
     Priority,
     Status,
     Template,
@@ -281,24 +283,102 @@ def _save_many(notifications: list[Notification]) -> None:
 
 # -- Operator actions --------------------------------------------------------
 
+# Resending one of these makes a duplicate of work that may still go out.
+RESENDABLE = FINISHED
+
+# Kept in the history of what an operator sent again after an unknown outcome.
+CONFIRMED_UNKNOWN = (
+    "The operator confirmed sending again after an unknown outcome "
+    "(checked with the provider)."
+)
+
 
 class ActionRefused(Exception):
-    """The state machine does not allow this action on the notification now.
+    """The notification's state does not allow this action now.
 
-    `action` is "cancel" or "retry"; the message is in the active language.
+    `action` is "cancel", "retry" or "resend". The message is a sentence and
+    `reason` a short clause for lists of skipped notifications ("it is
+    sent"); both are in the active language.
     """
 
     def __init__(self, notification: Notification, action: str) -> None:
         self.notification = notification
         self.action = action
+        values = {"id": notification.uuid, "status": notification.get_status_display()}
         if action == "cancel":
             text = _("Cannot cancel %(id)s: it is %(status)s.")
-        else:
+            self.reason = _("it is %(status)s") % values
+        elif action == "retry":
             text = _("Cannot retry %(id)s: it is %(status)s.")
+            self.reason = _("it is %(status)s") % values
+        else:
+            text = _(
+                "Cannot resend %(id)s: it is %(status)s and not finished yet, so "
+                "a copy would be a duplicate. Cancel it or retry it instead."
+            )
+            self.reason = (
+                _("it is %(status)s and not finished yet; cancel or retry it instead")
+                % values
+            )
+        super().__init__(text % values)
+
+
+class UnknownOutcome(ValidationError):
+    """The provider may already have delivered the notification.
+
+    Raised by `retry()` and `resend()` for a notification that
+    `failed_with_unknown_outcome()`, unless the caller confirms.
+    """
+
+    def __init__(self, notification: Notification) -> None:
+        self.notification = notification
         super().__init__(
-            text
-            % {"id": notification.uuid, "status": notification.get_status_display()}
+            _(
+                "The provider may already have delivered this message: its last "
+                "attempt ended without an answer, and sending again could reach "
+                "the recipient twice. Check with the provider, then confirm to "
+                "send it again."
+            ),
+            code="unknown_outcome",
         )
+
+
+def failed_with_unknown_outcome(notification: Notification) -> bool:
+    """Whether the provider may have delivered this failed notification.
+
+    True when it is failed, its last delivery attempt's outcome is unknown
+    (or even sent, reported late by a worker that lost its lease),
+    and its channel's adapter does not resend after an unknown outcome (SMS):
+    the worker stopped rather than risk a duplicate, and an operator should
+    too until they have checked with the provider. Costs a query only for
+    failures on such channels.
+    """
+    if notification.status != Status.FAILED:
+        return False
+    try:
+        may_resend = notification.channel.adapter.resend_after_unknown
+    except KeyError:
+        # A kind this process does not know: assume the cautious answer.
+        may_resend = False
+    if may_resend:
+        return False
+    last = (
+        notification.delivery_attempts.order_by("-number", "-id")
+        .values_list("outcome", flat=True)
+        .first()
+    )
+    # "sent" on a failed notification: a worker that outlived its lease
+    # reported success after the recovery had given up on it.
+    return last in (Outcome.UNKNOWN, Outcome.SENT)
+
+
+def _check_unknown_outcome(notification: Notification, confirmed: bool) -> bool:
+    """Return whether it failed with an unknown outcome; raise `UnknownOutcome`
+    if so and the caller did not confirm."""
+    unknown = failed_with_unknown_outcome(notification)
+    if unknown and not confirmed:
+        raise UnknownOutcome(notification)
+    return unknown
 
 
 def cancel(
@@ -309,11 +389,24 @@ def cancel(
 
 
 def retry(
-    notification: Notification, *, by: Any = None, via: str = "", reason: str = ""
+    notification: Notification,
+    *,
+    by: Any = None,
+    via: str = "",
+    reason: str = "",
+    confirm_unknown: bool = False,
 ) -> Notification:
-    """Send a failed notification (or one waiting to retry) to the queue now."""
+    """Send a failed notification (or one waiting to retry) to the queue now.
+
+    Raise `ActionRefused` in any other state, `UnknownOutcome` if it
+    `failed_with_unknown_outcome()` and `confirm_unknown` is false, and
+    `ValidationError` if its channel is disabled.
+    """
     name = "requeue" if notification.status == Status.RETRYING else "retry"
-    return _act(notification, name, by, via, reason or "Retried by an operator.")
+    reason = reason or "Retried by an operator."
+    if _check_unknown_outcome(notification, confirm_unknown):
+        reason = f"{reason} {CONFIRMED_UNKNOWN}"
+    return _act(notification, name, by, via, reason)
 
 
 def _act(
@@ -347,15 +440,27 @@ def resend(
     by: Any = None,
     via: str = "",
     batch: Batch | None = None,
+    confirm_unknown: bool = False,
 ) -> Notification:
     """Create a new notification with the same message, linked by `resend_of`.
 
-    The message is copied as it was rendered, so a template edited since
-    does not change what the recipient gets. Works from any state.
+    Only a finished notification (sent, failed, cancelled, expired) is
+    resent; raise `ActionRefused` for one still waiting or being sent, where
+    a copy would duplicate work in flight. Raise `UnknownOutcome` if it
+    `failed_with_unknown_outcome()` and `confirm_unknown` is false, and
+    `ValidationError` if its channel is disabled. The message is copied as
+    it was rendered, so a template edited since does not change what the
+    recipient gets.
     """
+    if notification.status not in RESENDABLE:
+        raise ActionRefused(notification, "resend")
+    note = f"Resend of {notification.uuid}."
+    if _check_unknown_outcome(notification, confirm_unknown):
+        note = f"{note} {CONFIRMED_UNKNOWN}"
     channel = notification.channel
     if not channel.enabled:
         raise _disabled(channel)
+
     now = timezone.now()
     copy = Notification(
         channel=channel,
@@ -378,9 +483,7 @@ def resend(
         created_at=now,
     )
     with transaction.atomic():
-        copy.note_change(
-            "", Status.QUEUED, "create", by, via, f"Resend of {notification.uuid}."
-        )
+        copy.note_change("", Status.QUEUED, "create", by, via, note)
         copy.save()
         queue.enqueue_on_commit(1)
     logger.info("resent %s as %s", notification.uuid, copy.uuid)
@@ -439,13 +542,20 @@ ACTIONS = {"cancel": cancel, "retry": retry, "resend": resend}
 
 
 def bulk_action(
-    notifications: Any, action: str, *, by: Any = None, via: str = ""
+    notifications: Any,
+    action: str,
+    *,
+    by: Any = None,
+    via: str = "",
+    confirm_unknown: bool = False,
 ) -> tuple[list[Notification], list[tuple[Notification, str]]]:
     """Apply `action` (cancel, retry or resend) to each notification.
 
     Returns (done, skipped): for a resend, `done` holds the new notifications;
     each skipped one comes with the reason, so operators see why.
-    Resends made together share one batch.
+    Resends made together share one batch. `confirm_unknown` goes to each
+    retry or resend: without it, those that `failed_with_unknown_outcome()`
+    are skipped.
     """
     function = ACTIONS[action]
     done: list[Notification] = []
@@ -459,12 +569,22 @@ def bulk_action(
                         created_by=by if getattr(by, "pk", None) else None,
                         note=f"{action} by {via or 'system'}",
                     )
-                done.append(resend(notification, by=by, via=via, batch=batch))
+                copy = resend(
+                    notification,
+                    by=by,
+                    via=via,
+                    batch=batch,
+                    confirm_unknown=confirm_unknown,
+                )
+                done.append(copy)
+            elif action == "retry":
+                done.append(
+                    retry(notification, by=by, via=via, confirm_unknown=confirm_unknown)
+                )
             else:
                 done.append(function(notification, by=by, via=via))
-        except ActionRefused:
-            status = notification.get_status_display()
-            skipped.append((notification, _("it is %(status)s") % {"status": status}))
+        except ActionRefused as exc:
+            skipped.append((notification, exc.reason))
         except ValidationError as exc:
             skipped.append((notification, "; ".join(exc.messages)))
     if batch is not None and not done:

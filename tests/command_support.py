@@ -9,7 +9,7 @@ import sys
 from typing import Any
 from unittest import mock
 
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, call_command, load_command_class
 from django.utils import timezone
 
 from notifications.models import Channel, Notification, Status
@@ -54,6 +54,12 @@ def run(
             code = exc.returncode
             err.write(str(exc))
     return Run(out.getvalue(), err.getvalue(), code)
+
+
+def help_text(name: str) -> str:
+    """What `manage.py <name> --help` prints."""
+    command = load_command_class("notifications", name)
+    return command.create_parser("manage.py", name).format_help()
 
 
 def second_channel(fake: FakeFeishu, slug: str = "dev-feishu") -> Channel:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
 from notifications.admin.common import short_id
 from notifications.models import Channel, Notification, Status
 from tests.admin_helpers import make_notification
+from tests.fakes.twilio import FakeTwilio
+from tests.unknown_outcomes import failed_with_unknown_outcome
 
 pytest_plugins = ("tests.admin_support",)
 
@@ -43,6 +46,9 @@ def test_the_detail_page_offers_only_what_the_state_machine_allows(
     assert act_url(failed, "cancel") not in failed_html
     assert act_url(sent, "resend") in sent_html
     assert act_url(sent, "cancel") not in sent_html
+    # A copy of one still waiting would be a duplicate.
+    assert act_url(queued, "resend") not in queued_html
+    assert act_url(failed, "resend") in failed_html
 
 
 def test_cancelling_asks_first_and_then_records_who_and_why(
@@ -166,3 +172,144 @@ def test_a_list_resend_makes_one_batch_of_copies(
     assert messages_of(response) == ["Resent 2 notifications."]
     assert {c.resend_of_id for c in copies} == {first.pk, second.pk}
     assert len({c.batch_id for c in copies}) == 1
+
+
+def test_a_list_resend_skips_those_not_finished_and_says_what_to_do_instead(
+    operator_client: Client, feishu_channel: Channel
+) -> None:
+    queued = make_notification(feishu_channel)
+    sent = make_notification(feishu_channel, status=Status.SENT)
+
+    response = operator_client.post(
+        LIST_URL,
+        {
+            "action": "resend_selected",
+            "_selected_action": [queued.pk, sent.pk],
+            "post": "yes",
+        },
+    )
+
+    assert messages_of(response) == [
+        "Resent 1 notification.",
+        f"Skipped 1 notification: {short_id(queued.uuid)} (it is queued and not "
+        "finished yet; cancel or retry it instead).",
+    ]
+    assert [
+        c.resend_of_id for c in Notification.objects.filter(resend_of__isnull=False)
+    ] == [sent.pk]
+
+
+# -- sending again after an unknown outcome ----------------------------------
+
+
+@pytest.fixture
+def sms_failure(twilio_channel: Channel, fake_twilio: FakeTwilio) -> Notification:
+    return failed_with_unknown_outcome(twilio_channel, fake_twilio)
+
+
+def test_the_detail_page_warns_that_the_provider_may_have_delivered_it(
+    operator_client: Client, sms_failure: Notification
+) -> None:
+    html = operator_client.get(detail_url(sms_failure)).content.decode()
+
+    assert "the provider may have delivered it" in html
+    assert act_url(sms_failure, "retry") in html
+
+
+@pytest.mark.parametrize("action", ["retry", "resend"])
+def test_the_confirmation_page_asks_to_confirm_checking_with_the_provider(
+    operator_client: Client, sms_failure: Notification, action: str
+) -> None:
+    html = operator_client.get(act_url(sms_failure, action)).content.decode()
+
+    assert "may already have delivered it" in html
+    assert 'name="confirm_unknown"' in html
+    assert "I checked with the provider; send it again." in html
+
+
+def test_the_confirmation_page_of_an_ordinary_failure_has_no_such_box(
+    operator_client: Client, feishu_channel: Channel
+) -> None:
+    notification = make_notification(feishu_channel, status=Status.FAILED)
+
+    html = operator_client.get(act_url(notification, "retry")).content.decode()
+
+    assert 'name="confirm_unknown"' not in html
+
+
+@pytest.mark.parametrize("action", ["retry", "resend"])
+def test_unconfirmed_it_does_nothing_and_goes_back_to_the_question(
+    operator_client: Client, sms_failure: Notification, action: str
+) -> None:
+    response = operator_client.post(act_url(sms_failure, action))
+
+    sms_failure.refresh_from_db()
+    assert sms_failure.status == Status.FAILED
+    assert not Notification.objects.filter(resend_of=sms_failure).exists()
+    assert response["Location"] == act_url(sms_failure, action)
+    [message] = messages_of(response)
+    assert message.startswith("Nothing was done: The provider may already have")
+
+
+def test_a_confirmed_retry_sends_it_back_to_the_queue(
+    operator_client: Client, sms_failure: Notification
+) -> None:
+    response = operator_client.post(
+        act_url(sms_failure, "retry"), {"confirm_unknown": "yes"}
+    )
+
+    sms_failure.refresh_from_db()
+    assert sms_failure.status == Status.QUEUED
+    assert "Sent back to the queue." in messages_of(response)
+
+
+def test_a_confirmed_resend_creates_the_copy(
+    operator_client: Client, sms_failure: Notification
+) -> None:
+    response = operator_client.post(
+        act_url(sms_failure, "resend"), {"confirm_unknown": "yes"}
+    )
+
+    copy = Notification.objects.get(resend_of=sms_failure)
+    assert response["Location"] == detail_url(copy)
+
+
+def test_a_list_retry_asks_to_confirm_and_otherwise_skips_with_the_reason(
+    operator_client: Client, sms_failure: Notification, feishu_channel: Channel
+) -> None:
+    plain = make_notification(feishu_channel, status=Status.FAILED)
+    selection = {
+        "action": "retry_selected",
+        "_selected_action": [sms_failure.pk, plain.pk],
+    }
+
+    question = operator_client.post(LIST_URL, selection).content.decode()
+    response = operator_client.post(LIST_URL, {**selection, "post": "yes"})
+
+    assert "1 of them failed with an unknown outcome" in question
+    assert 'name="confirm_unknown"' in question
+    sms_failure.refresh_from_db()
+    plain.refresh_from_db()
+    assert (sms_failure.status, plain.status) == (Status.FAILED, Status.QUEUED)
+    done, skipped = messages_of(response)
+    assert done == "Sent 1 notification back to the queue."
+    assert skipped.startswith(
+        f"Skipped 1 notification: {short_id(sms_failure.uuid)} (The provider may"
+    )
+
+
+def test_a_confirmed_list_resend_includes_them(
+    operator_client: Client, sms_failure: Notification
+) -> None:
+    response = operator_client.post(
+        LIST_URL,
+        {
+            "action": "resend_selected",
+            "_selected_action": [sms_failure.pk],
+            "post": "yes",
+            "confirm_unknown": "yes",
+        },
+    )
+
+    assert messages_of(response) == ["Resent 1 notification."]
+    assert Notification.objects.filter(resend_of=sms_failure).exists()

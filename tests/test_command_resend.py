@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from notifications.models import Batch, Notification, Status
 from notifications.services import NotificationSpec, create_batch
-from tests.command_support import make, run, second_channel
+from tests.command_support import help_text, make, run, second_channel
+from tests.unknown_outcomes import failed_with_unknown_outcome
 
 pytestmark = pytest.mark.django_db
 
@@ -121,15 +122,126 @@ def test_since_and_until_take_iso_dates_and_times(feishu_channel):
     assert resent_ids() == {str(inside.uuid)}
 
 
+def fail(notification: Notification) -> None:
+    notification.claim()
+    notification.save()
+    notification.fail(reason="Feishu answered HTTP 400.")
+    notification.save()
+
+
 def test_batch_takes_only_that_batch(feishu_channel):
     batch, members = create_batch(
         [NotificationSpec(channel=feishu_channel, body=f"n{i}") for i in range(2)]
     )
-    make(feishu_channel, Status.QUEUED)
+    for member in members:
+        fail(member)
+    make(feishu_channel, Status.FAILED)
 
     run("resend", "--batch", str(batch.pk))
 
     assert resent_ids() == {str(n.uuid) for n in members}
+
+
+def test_a_batch_leaves_its_sent_and_unfinished_members_alone(feishu_channel):
+    batch, members = create_batch(
+        [NotificationSpec(channel=feishu_channel, body=f"n{i}") for i in range(4)]
+    )
+    queued, sending, sent, failed = members
+    for member in (sending, sent, failed):
+        member.claim()
+        member.save()
+    sent.mark_sent()
+    sent.save()
+    failed.fail(reason="Feishu answered HTTP 400.")
+    failed.save()
+
+    result = run("resend", "--batch", str(batch.pk))
+
+    assert result.code == 0
+    assert resent_ids() == {str(failed.uuid)}
+
+
+def test_without_status_takes_the_failed_cancelled_and_expired_ones(feishu_channel):
+    wanted = {
+        make(feishu_channel, status)
+        for status in (Status.FAILED, Status.CANCELLED, Status.EXPIRED)
+    }
+    for status in (Status.SENT, Status.PENDING, Status.QUEUED, Status.RETRYING):
+        make(feishu_channel, status)
+
+    result = run("resend", "--channel", feishu_channel.slug)
+
+    assert result.code == 0
+    assert resent_ids() == {str(n.uuid) for n in wanted}
+
+
+def test_sent_ones_are_resent_when_asked_for(feishu_channel):
+    sent = make(feishu_channel, Status.SENT)
+
+    run("resend", "--status", "sent")
+
+    assert resent_ids() == {str(sent.uuid)}
+
+
+@pytest.mark.parametrize(
+    "status", [Status.PENDING, Status.QUEUED, Status.SENDING, Status.RETRYING]
+)
+def test_a_named_notification_not_finished_is_skipped_pointing_to_cancel_or_retry(
+    feishu_channel, status
+):
+    waiting = make(feishu_channel, status)
+
+    result = run("resend", str(waiting.uuid))
+
+    assert result.code == 3
+    assert resent_ids() == set()
+    assert (
+        f"{waiting.uuid}: it is {status} and not finished yet; "
+        "cancel or retry it instead" in result.stdout
+    )
+
+
+def test_an_explicit_unfinished_status_is_skipped_too(feishu_channel):
+    queued = make(feishu_channel, Status.QUEUED)
+
+    result = run("resend", "--status", "queued")
+
+    assert result.code == 3
+    assert resent_ids() == set()
+    assert f"{queued.uuid}: it is queued and not finished yet" in result.stdout
+    assert Batch.objects.count() == 0
+
+
+def test_skips_an_sms_that_failed_with_an_unknown_outcome_and_exits_3(
+    feishu_channel, twilio_channel, fake_twilio
+):
+    unknown = failed_with_unknown_outcome(twilio_channel, fake_twilio)
+    plain = make(feishu_channel, Status.FAILED)
+
+    result = run("resend", "--status", "failed")
+
+    assert result.code == 3
+    assert resent_ids() == {str(plain.uuid)}
+    assert f"{unknown.uuid}: The provider may already have delivered" in result.stdout
+    assert "run again with --include-unknown" in result.stdout
+
+
+def test_include_unknown_resends_it_too(twilio_channel, fake_twilio):
+    unknown = failed_with_unknown_outcome(twilio_channel, fake_twilio)
+
+    result = run("resend", "--status", "failed", "--include-unknown")
+
+    assert result.code == 0
+    assert resent_ids() == {str(unknown.uuid)}
+
+
+def test_help_says_what_is_taken_by_default_and_why_include_unknown():
+    text = " ".join(help_text("resend").split())
+
+    assert "it takes the failed, cancelled and expired ones" in text
+    assert "Default without ids: failed,cancelled,expired." in text
+    assert "--include-unknown" in text
+    assert "could reach the recipient twice" in text
 
 
 def test_error_contains_ignores_case(feishu_channel):

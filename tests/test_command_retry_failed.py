@@ -7,7 +7,8 @@ import datetime
 import pytest
 
 from notifications.models import Notification, Status, StatusChange
-from tests.command_support import make, run, second_channel, statuses
+from tests.command_support import help_text, make, run, second_channel, statuses
+from tests.unknown_outcomes import failed_with_unknown_outcome
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +176,39 @@ def test_bad_input_exits_2_and_changes_nothing(feishu_channel, args, message):
     assert result.code == 2
     assert message in result.stderr
     assert Notification.objects.filter(status=Status.FAILED).count() == 1
+
+
+def test_skips_an_sms_that_failed_with_an_unknown_outcome_and_exits_3(
+    feishu_channel, twilio_channel, fake_twilio
+):
+    unknown = failed_with_unknown_outcome(twilio_channel, fake_twilio)
+    plain = make(feishu_channel, Status.FAILED)
+
+    result = run("retry_failed")
+
+    assert result.code == 3
+    now = statuses()
+    assert now[str(unknown.uuid)] == Status.FAILED
+    assert now[str(plain.uuid)] == Status.QUEUED
+    assert f"{unknown.uuid}: The provider may already have delivered" in result.stdout
+    assert "run again with --include-unknown" in result.stdout
+    assert "1 of 2 notification(s) were skipped" in result.stderr
+    assert len(fake_twilio.requests) == 1
+
+
+def test_include_unknown_retries_it_too(feishu_channel, twilio_channel, fake_twilio):
+    unknown = failed_with_unknown_outcome(twilio_channel, fake_twilio)
+
+    result = run("retry_failed", str(unknown.uuid), "--include-unknown")
+
+    assert result.code == 0
+    assert statuses()[str(unknown.uuid)] == Status.QUEUED
+    change = StatusChange.objects.filter(notification=unknown).last()
+    assert "confirmed sending again after an unknown outcome" in change.reason
+
+
+def test_help_says_why_include_unknown_is_needed():
+    text = " ".join(help_text("retry_failed").split())
+
+    assert "--include-unknown" in text
+    assert "could reach the recipient twice" in text

@@ -41,6 +41,10 @@ from notifications.models import (
     StatusChange,
 )
 
+# The checkbox by which an operator confirms sending again after an unknown
+# outcome, on the confirmation pages of retry and resend.
+CONFIRM_UNKNOWN = "confirm_unknown"
+
 
 class ChannelKindFilter(admin.SimpleListFilter):
     title = _("channel kind")
@@ -506,6 +510,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
         if request.method == "POST":
             return self._act(request, notification, action)
+        sends_again = action in ("retry", "resend")
         context = {
             **self.admin_site.each_context(request),
             "title": ACTION_LABELS[action],
@@ -520,6 +525,9 @@ class NotificationAdmin(admin.ModelAdmin):
             "available": any(
                 a["name"] == action for a in available_actions(request, notification)
             ),
+            "unknown_outcome": sends_again
+            and services.failed_with_unknown_outcome(notification),
+            "confirm_unknown_name": CONFIRM_UNKNOWN,
         }
         return TemplateResponse(
             request, "admin/notifications/notification/act_confirm.html", context
@@ -529,30 +537,52 @@ class NotificationAdmin(admin.ModelAdmin):
         self, request: HttpRequest, notification: Notification, action: str
     ) -> HttpResponse:
         reason = request.POST.get("reason", "").strip()[:500]
+        confirmed = _confirmed_unknown(request)
         target = notification
         try:
             if action == "cancel":
                 services.cancel(notification, by=request.user, via=VIA, reason=reason)
                 self.message_user(request, gettext("Cancelled."), messages.SUCCESS)
             elif action == "retry":
-                services.retry(notification, by=request.user, via=VIA, reason=reason)
+                services.retry(
+                    notification,
+                    by=request.user,
+                    via=VIA,
+                    reason=reason,
+                    confirm_unknown=confirmed,
+                )
                 self.message_user(
                     request, gettext("Sent back to the queue."), messages.SUCCESS
                 )
             else:
-                target = services.resend(notification, by=request.user, via=VIA)
+                target = services.resend(
+                    notification, by=request.user, via=VIA, confirm_unknown=confirmed
+                )
                 self.message_user(
                     request,
                     gettext("Resent as a new notification, %(id)s.")
                     % {"id": target.uuid},
                     messages.SUCCESS,
                 )
-        except services.ActionRefused:
+        except services.ActionRefused as exc:
             self.message_user(
                 request,
-                gettext("Nothing was done: %(reason)s.")
-                % {"reason": _status_reason(notification)},
+                gettext("Nothing was done: %(reason)s.") % {"reason": exc.reason},
                 messages.WARNING,
+            )
+        except services.UnknownOutcome as exc:
+            # Back to the confirmation page, which offers the confirmation.
+            self.message_user(
+                request,
+                gettext("Nothing was done: %(reason)s")
+                % {"reason": " ".join(exc.messages)},
+                messages.WARNING,
+            )
+            return HttpResponseRedirect(
+                reverse(
+                    "admin:notifications_notification_act",
+                    args=[notification.pk, action],
+                )
             )
         except ValidationError as exc:
             self.message_user(
@@ -603,7 +633,13 @@ class NotificationAdmin(admin.ModelAdmin):
                 messages.ERROR,
             )
             return None
+        sends_again = action in ("retry", "resend")
         if request.POST.get("post") != "yes":
+            unknown = (
+                sum(services.failed_with_unknown_outcome(n) for n in selected)
+                if sends_again
+                else 0
+            )
             context = {
                 **self.admin_site.each_context(request),
                 "title": ACTION_LABELS[action],
@@ -620,12 +656,20 @@ class NotificationAdmin(admin.ModelAdmin):
                     for status, count in Counter(n.status for n in selected).items()
                 ],
                 "action_checkbox_name": ACTION_CHECKBOX_NAME,
+                "unknown_outcome": unknown,
+                "confirm_unknown_name": CONFIRM_UNKNOWN,
             }
             return TemplateResponse(
                 request, "admin/notifications/notification/bulk_confirm.html", context
             )
 
-        done, skipped = services.bulk_action(selected, action, by=request.user, via=VIA)
+        done, skipped = services.bulk_action(
+            selected,
+            action,
+            by=request.user,
+            via=VIA,
+            confirm_unknown=sends_again and _confirmed_unknown(request),
+        )
         report_bulk(self, request, action, done, skipped)
         return None
 
@@ -685,8 +729,9 @@ def _first(ids: list[str], limit: int) -> list[str]:
     return [*ids[:limit], gettext("and %(more)d more") % {"more": len(ids) - limit}]
 
 
-def _status_reason(notification: Notification) -> str:
-    return gettext("it is %(status)s") % {"status": notification.get_status_display()}
+def _confirmed_unknown(request: HttpRequest) -> bool:
+    """Whether the operator ticked "I checked with the provider; send again"."""
+    return request.POST.get(CONFIRM_UNKNOWN) == "yes"
 
 
 def _allowed(request: HttpRequest, action: str) -> bool:
@@ -709,7 +754,8 @@ def available_actions(
     enabled = notification.channel.enabled
     if names & {"retry", "requeue"} and _allowed(request, "retry") and enabled:
         found.append("retry")
-    if _allowed(request, "resend") and enabled:
+    resendable = notification.status in services.RESENDABLE
+    if _allowed(request, "resend") and enabled and resendable:
         found.append("resend")
     return [
         {
@@ -740,6 +786,11 @@ def explain_status(notification: Notification) -> str:
         return gettext("Accepted by the provider: %(at)s") % {
             "at": when(notification.sent_at)
         }
+    if status == Status.FAILED and services.failed_with_unknown_outcome(notification):
+        return gettext(
+            "No more attempts will be made: the provider may have delivered it. "
+            "Check with the provider before retrying or resending."
+        )
     if status == Status.FAILED:
         return gettext("No more attempts will be made.")
     if status == Status.EXPIRED:
@@ -788,8 +839,12 @@ def _bulk_question(action: str, count: int) -> str:
         )
     else:
         text = ngettext(
-            "Send %(count)d message again, each as a new notification?",
-            "Send %(count)d messages again, each as a new notification?",
+            "Send %(count)d message again, as a new notification? Only "
+            "finished ones are resent; those still waiting or being sent are "
+            "skipped.",
+            "Send %(count)d messages again, each as a new notification? Only "
+            "finished ones are resent; those still waiting or being sent are "
+            "skipped.",
             count,
         )
     return text % {"count": count}

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F, Prefetch, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
@@ -31,7 +32,7 @@ from notifications.api.errors import (
 from notifications.api.filters import NotificationFilter
 from notifications.api.idempotency import HEADER, KEY_PATTERN, idempotent
 from notifications.api.pagination import NotificationCursorPagination
-from notifications.api.schema import NOTIFICATION_ID
+from notifications.api.schema import NOTIFICATION_ID, ErrorSerializer
 from notifications.api.serializers import (
     ActionSerializer,
     BulkNotificationsSerializer,
@@ -39,6 +40,8 @@ from notifications.api.serializers import (
     NewNotificationSerializer,
     NotificationDetailSerializer,
     NotificationSerializer,
+    ResendSerializer,
+    RetrySerializer,
 )
 from notifications.models import Channel, Notification, StatusChange, Template
 
@@ -61,6 +64,48 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
         "another body is a 409. Keys are scoped to your user."
     ),
 )
+
+
+UNKNOWN_OUTCOME_EXAMPLE = OpenApiExample(
+    "unknown_outcome",
+    value={
+        "error": {
+            "code": "unknown_outcome",
+            "message": (
+                "The provider may already have delivered this message: its last "
+                "attempt ended without an answer, and sending again could reach "
+                "the recipient twice. Check with the provider, then confirm to "
+                "send it again."
+            ),
+            "status": "failed",
+        }
+    },
+)
+
+
+def _conflict(description: str, refused: str, status_: str) -> OpenApiResponse:
+    """A 409 that is either `action_refused` or `unknown_outcome`."""
+    refused_example = OpenApiExample(
+        "action_refused",
+        value={
+            "error": {"code": "action_refused", "message": refused, "status": status_}
+        },
+    )
+    return OpenApiResponse(
+        ErrorSerializer,
+        description=description,
+        examples=[refused_example, UNKNOWN_OUTCOME_EXAMPLE],
+    )
+
+
+def unknown_outcome(exc: services.UnknownOutcome) -> ApiError:
+    """The 409 for a retry or resend the caller has not confirmed."""
+    return ApiError(
+        409,
+        "unknown_outcome",
+        " ".join(exc.messages),
+        status=exc.notification.status,
+    )
 
 
 def _by_slug(model: Any, slugs: Iterable[str], **related: Any) -> dict[str, Any]:
@@ -106,7 +151,17 @@ class NotificationViewSet(
         "create": "The Idempotency-Key was used for another request.",
         "bulk": "The Idempotency-Key was used for another request.",
         "cancel": "The notification is past cancelling; `status` says where it is.",
-        "retry": "Only a failed or retrying notification can be retried.",
+        "retry": (
+            "`action_refused`: only a failed or retrying notification can be "
+            "retried. `unknown_outcome`: it failed with an unknown outcome; "
+            "check with the provider, then send `confirm_unknown: true`."
+        ),
+        "resend": (
+            "`action_refused`: it is not finished yet (pending, queued, sending "
+            "or retrying); cancel or retry it instead. `unknown_outcome`: it "
+            "failed with an unknown outcome; check with the provider, then send "
+            "`confirm_unknown: true`."
+        ),
     }
 
     def get_queryset(self) -> QuerySet[Notification]:
@@ -240,13 +295,38 @@ class NotificationViewSet(
     @extend_schema(
         summary="Retry a failed notification",
         parameters=[NOTIFICATION_ID],
-        description="Sends it back to the queue with a fresh allowance of attempts.",
-        request=ActionSerializer,
-        responses={200: NotificationDetailSerializer},
+        description=(
+            "Sends it back to the queue with a fresh allowance of attempts. One "
+            "that failed with an unknown outcome (an SMS the provider may have "
+            "delivered) answers 409 `unknown_outcome` unless the body has "
+            "`confirm_unknown: true`."
+        ),
+        request=RetrySerializer,
+        responses={
+            200: NotificationDetailSerializer,
+            409: _conflict(
+                conflict_actions["retry"],
+                "Cannot retry this notification: it is queued.",
+                "queued",
+            ),
+        },
     )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, id: str) -> Response:
-        return self._act(request, services.retry)
+        serializer = RetrySerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        notification = self.get_object()
+        try:
+            services.retry(
+                notification,
+                by=request.user,
+                via=VIA,
+                reason=serializer.validated_data["reason"],
+                confirm_unknown=serializer.validated_data["confirm_unknown"],
+            )
+        except services.UnknownOutcome as exc:
+            raise unknown_outcome(exc) from None
+        return Response(self._detail(notification))
 
     def _act(self, request: Request, function: Any) -> Response:
         serializer = ActionSerializer(data=request.data)
@@ -265,15 +345,48 @@ class NotificationViewSet(
         parameters=[NOTIFICATION_ID],
         description=(
             "Creates a new notification with the same message as rendered then, "
-            "linked by `resend_of`. Works from any state."
+            "linked by `resend_of`. Only a finished notification (sent, failed, "
+            "cancelled or expired) can be resent: one still pending, queued, "
+            "sending or retrying answers 409 `action_refused`, as a copy would "
+            "duplicate it. One that failed with an unknown outcome answers 409 "
+            "`unknown_outcome` unless the body has `confirm_unknown: true`."
         ),
-        request=None,
-        responses={201: NotificationDetailSerializer},
+        request=ResendSerializer,
+        responses={
+            201: NotificationDetailSerializer,
+            409: _conflict(
+                conflict_actions["resend"],
+                "Cannot resend this notification: it is queued and not finished "
+                "yet, so a copy would be a duplicate. Cancel it or retry it "
+                "instead.",
+                "queued",
+            ),
+        },
     )
     @action(detail=True, methods=["post"])
     def resend(self, request: Request, id: str) -> Response:
+        serializer = ResendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
         notification = self.get_object()
-        copy = services.resend(notification, by=request.user, via=VIA)
+        try:
+            copy = services.resend(
+                notification,
+                by=request.user,
+                via=VIA,
+                confirm_unknown=serializer.validated_data["confirm_unknown"],
+            )
+        except services.UnknownOutcome as exc:
+            raise unknown_outcome(exc) from None
+        except services.ActionRefused as exc:
+            current = exc.notification.status
+            raise ApiError(
+                409,
+                "action_refused",
+                f"Cannot resend this notification: it is {current} and not "
+                "finished yet, so a copy would be a duplicate. Cancel it or "
+                "retry it instead.",
+                status=current,
+            ) from None
         return Response(self._detail(copy), status=status.HTTP_201_CREATED)
 
 

@@ -61,7 +61,8 @@ class ErrorDetailSerializer(serializers.Serializer):
             "A machine-readable code: invalid, missing_variables, parse_error, "
             "not_authenticated, authentication_failed, permission_denied, "
             "not_found, method_not_allowed, unsupported_media_type, "
-            "action_refused, channel_in_use, idempotency_key_reused, conflict, "
+            "action_refused, unknown_outcome, channel_in_use, "
+            "idempotency_key_reused, conflict, "
             "throttled, server_error..."
         )
     )
@@ -76,7 +77,10 @@ class ErrorDetailSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=Status.choices,
         required=False,
-        help_text="With action_refused: the notification's current status.",
+        help_text=(
+            "With action_refused and unknown_outcome: the notification's "
+            "current status."
+        ),
     )
     missing = serializers.ListField(
         child=serializers.CharField(),

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from notifications.api.fields import (
     JSONObjectField,
+    StrictBooleanField,
     StrictCharField,
     StrictSlugField,
 )
@@ -159,6 +160,27 @@ class ActionSerializer(serializers.Serializer):
         default="",
         help_text="Why, for the notification's history.",
     )
+
+
+def _confirm_unknown_field() -> StrictBooleanField:
+    return StrictBooleanField(
+        required=False,
+        default=False,
+        help_text=(
+            "Send it again even though it failed with an unknown outcome (an "
+            "SMS whose provider did not answer): the provider may already have "
+            "delivered it. Without it such a notification answers 409 "
+            "`unknown_outcome`; check with the provider first."
+        ),
+    )
+
+
+class RetrySerializer(ActionSerializer):
+    confirm_unknown = _confirm_unknown_field()
+
+
+class ResendSerializer(serializers.Serializer):
+    confirm_unknown = _confirm_unknown_field()
 
 
 class NotificationSerializer(serializers.ModelSerializer):

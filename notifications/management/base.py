@@ -128,6 +128,9 @@ class BulkActionCommand(OperatorCommand):
     needs_selection = True
     verb = ""  # as in "Resend 25 notifications?"
     done_message = ""  # with {count}: "Cancelled {count} notification(s)."
+    # Whether the action sends a message again, and so offers
+    # --include-unknown for failures whose outcome is unknown.
+    sends_again = False
     epilog = EXIT_CODES
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -156,6 +159,16 @@ class BulkActionCommand(OperatorCommand):
             f"(default {DEFAULT_CONFIRM_ABOVE}; 0 always asks), e.g. "
             "--confirm-above 100.",
         )
+        if self.sends_again:
+            parser.add_argument(
+                "--include-unknown",
+                action="store_true",
+                help="Also send again those that failed with an unknown outcome "
+                "(an SMS whose provider did not answer): the provider may have "
+                "delivered them, so another send could reach the recipient "
+                "twice. Without it they are skipped; check with the provider "
+                "first, e.g. --include-unknown.",
+            )
         self.add_quiet_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -182,10 +195,17 @@ class BulkActionCommand(OperatorCommand):
             label=self.verb,
             quiet=options["quiet"],
         )
-        done, skipped = services.bulk_action(items, self.action, via="cli")
+        include_unknown = options.get("include_unknown", False)
+        done, skipped = services.bulk_action(
+            items, self.action, via="cli", confirm_unknown=include_unknown
+        )
         self.report(done, options["verbosity"])
         reasons = [(str(n.uuid), reason) for n, reason in skipped] + unmatched
-        self.finish(len(pks) + len(unmatched), reasons)
+        if self.sends_again and not include_unknown:
+            unknown = sum(services.failed_with_unknown_outcome(n) for n, _ in skipped)
+        else:
+            unknown = 0
+        self.finish(len(pks) + len(unmatched), reasons, unknown=unknown)
 
     def select(self, options: dict[str, Any]) -> Selection:
         if options["confirm_above"] < 0:
@@ -242,13 +262,25 @@ class BulkActionCommand(OperatorCommand):
             for notification in done:
                 self.stdout.write(f"  {notification.uuid}")
 
-    def finish(self, selected: int, skipped: list[tuple[str, str]]) -> None:
-        """List what was skipped and why; exit with `EXIT_SKIPPED` if any was."""
+    def finish(
+        self, selected: int, skipped: list[tuple[str, str]], *, unknown: int = 0
+    ) -> None:
+        """List what was skipped and why; exit with `EXIT_SKIPPED` if any was.
+
+        `unknown` counts those skipped for an unknown outcome, which
+        --include-unknown would have sent again.
+        """
         if not skipped:
             return
         self.stdout.write(f"Skipped {len(skipped)}:")
         for uuid, reason in skipped:
             self.stdout.write(f"  {uuid}: {reason}")
+        if unknown:
+            self.stdout.write(
+                f"{unknown} of them failed with an unknown outcome. Once the "
+                "provider confirms they were not delivered, run again with "
+                "--include-unknown to send them again."
+            )
         raise CommandError(
             f"{len(skipped)} of {selected} notification(s) were skipped; "
             "the reasons are listed above.",
