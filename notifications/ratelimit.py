@@ -42,6 +42,10 @@ SLICES = 60
 # and the half hour risk 11232), so deferred sends avoid returning in the
 # first seconds of any minute.
 MINUTE_EDGE = 2.0
+# A refused send returns up to one emission interval (seconds / count) late,
+# so a herd comes back spread out at about the pace slots free up; a long
+# limit with a small count (one a day) must not hold a send back for a day.
+MAX_JITTER = 60.0
 
 Slices = dict[int, list[tuple[float, int]]]
 
@@ -51,17 +55,20 @@ def acquire(channel: Channel, now: float | None = None) -> float | None:
 
     Return None when the send may go now. Otherwise count nothing and return
     the seconds to wait: until the refusing limit that frees last has room,
-    plus a jitter of up to one of its emission intervals (`seconds / count`),
-    so that the senders refused together do not all come back together.
+    plus a jitter of up to one of its emission intervals (`seconds / count`,
+    at most MAX_JITTER), so that senders refused together do not all come
+    back together, and never in the first MINUTE_EDGE seconds of a minute.
     """
     now = time.time() if now is None else now
     limits = channel.rate_limits()
     if not limits:
         return None
 
-    # Hot path, whatever the number of limits: one transaction holding a
-    # lock on the channel's row, one SELECT of the slices in the windows
-    # (indexed by the unique constraint) and one upsert of the current slices.
+    # Hot path, whatever the number of limits: one transaction with (on
+    # PostgreSQL) a SELECT FOR NO KEY UPDATE of the channel's row, one SELECT
+    # of the slices in the windows (an index range of the unique constraint
+    # per limit, at most min(count, SLICES + 1) rows each) and one upsert of
+    # the current slices. A refusal stops after the second statement.
     with transaction.atomic():
         _lock(channel)
         slices = _slices_in_windows(channel, limits, now)
@@ -152,7 +159,8 @@ def _wait(
 
 
 def _jittered(wait: float, limit: RateLimit, now: float) -> float:
-    resume = now + wait + random.uniform(0.0, limit.seconds / limit.count)
+    jitter = min(limit.seconds / limit.count, MAX_JITTER)
+    resume = now + wait + random.uniform(0.0, jitter)
     into_minute = resume % 60
     if into_minute < MINUTE_EDGE:
         resume += MINUTE_EDGE

@@ -31,7 +31,7 @@ def limited(slug: str, limits: list[dict[str, int]]) -> Channel:
 def assert_wait(wait: float | None, at_least: float, count: int, seconds: int) -> None:
     """A refusal: the time until a slot frees, plus at most the jitter."""
     assert wait is not None
-    jitter = seconds / count + ratelimit.MINUTE_EDGE
+    jitter = min(seconds / count, ratelimit.MAX_JITTER) + ratelimit.MINUTE_EDGE
     assert at_least - 1e-6 <= wait <= at_least + jitter + 1e-6
 
 
@@ -203,6 +203,20 @@ def test_deferred_sends_do_not_return_at_the_top_of_a_minute(db: None) -> None:
         assert (NOW + 60 + wait) % 60 >= ratelimit.MINUTE_EDGE
 
 
+def test_a_small_count_over_a_long_window_is_not_jittered_for_long(
+    db: None,
+) -> None:
+    channel = limited("one-a-day", [{"count": 1, "seconds": 86400}])
+    assert ratelimit.acquire(channel, NOW) is None
+
+    waits = [ratelimit.acquire(channel, NOW + 10) for _ in range(20)]
+
+    # The send counts until the end of its slice (24 minutes) plus a day;
+    # the jitter adds at most a minute, not a day.
+    for wait in waits:
+        assert_wait(wait, 86400 + 1440 - 10, 1, 86400)
+
+
 @override_settings(ORION_PROVIDER_RATE_LIMITS=True)
 def test_of_two_limits_over_the_same_time_the_lower_count_holds(db: None) -> None:
     # Feishu allows 100 a minute; the operator's 3 a minute is the one in force,
@@ -276,14 +290,15 @@ def test_a_fixed_window_from_before_the_migration_counts_to_its_end(
 
 
 @pytest.mark.parametrize(
-    ("limits", "allowed"),
+    ("limits", "allowed", "wait"),
     [
-        ([{"count": 5, "seconds": 3600}], 5),
-        ([{"count": 3, "seconds": 1}, {"count": 5, "seconds": 60}], 3),
+        # A slice of an hour is a minute: the sends count until 3660.
+        ([{"count": 5, "seconds": 3600}], 5, 3650.0),
+        ([{"count": 3, "seconds": 1}, {"count": 5, "seconds": 60}], 3, 1 + 1 / 60),
     ],
 )
 def test_threads_racing_for_the_last_slots_take_exactly_that_many(
-    transactional_db: None, limits: list[dict[str, int]], allowed: int
+    transactional_db: None, limits: list[dict[str, int]], allowed: int, wait: float
 ) -> None:
     channel = limited("racing", limits)
     workers = 12
@@ -307,8 +322,12 @@ def test_threads_racing_for_the_last_slots_take_exactly_that_many(
         thread.join()
 
     assert errors == []
-    assert results.count(None) == allowed
     assert len(results) == workers
+    assert results.count(None) == allowed
+    refusing = limits[0]
+    for result in results:
+        if result is not None:
+            assert_wait(result, wait, refusing["count"], refusing["seconds"])
     # Every limit counted the sends that went, and only those.
     for limit in channel.rate_limits():
         rows = RateWindow.objects.filter(channel=channel, seconds=limit.seconds)
