@@ -280,8 +280,8 @@ def _path_token(value: str) -> str:
 
 _URL_SEGMENT = r"[^/?#&\s\"'<>]+"
 # Where a webhook URL keeps its secret, provider by provider, so it is masked
-# even where the secret itself is not at hand (orion/sentry.py). These are
-# the URL shapes the adapters accept (their HOSTS and paths).
+# even where the secret itself is not at hand (orion/sentry.py): the URL
+# shapes the adapters accept (`hosts` and `webhook_path` of each chat bot).
 _SECRET_URL_PARTS = (
     # DingTalk's access_token=, WeCom's key=, a signature, anyone's token=.
     re.compile(

@@ -39,9 +39,9 @@ MOBILE = re.compile(r"1\d{10}|\+\d{6,15}")
 class Refusal(NamedTuple):
     """A row of an adapter's error table: what a retry can do about a code."""
 
-    permanent: bool
-    retry_after: float | None
     message: str
+    permanent: bool = True
+    retry_after: float | None = None
     credential_dead: bool = False
 
 
@@ -76,11 +76,11 @@ class BotReply:
 
     def refusal(self, errors: Mapping[int, Refusal], said: str = "") -> Refusal:
         """The table's row for the code; a code it lacks is permanent."""
-        known = errors.get(self.number)  # type: ignore[arg-type]
-        if known is not None:
-            return known
+        number = self.number
+        if number is not None and number in errors:
+            return errors[number]
         message = f"{self.provider} refused the message ({self.code_name} {self.code})"
-        return Refusal(True, None, f"{message}: {said}" if said else message + ".")
+        return Refusal(f"{message}: {said}" if said else message + ".")
 
     def refused(self, refusal: Refusal, *, sign_again: bool = False) -> DeliveryError:
         """The error to raise; `sign_again` makes it a `StaleSignature`."""
@@ -109,7 +109,7 @@ class ChatBotAdapter(ChannelAdapter):
     webhook_path: ClassVar[re.Pattern[str]]
     message_types: ClassVar[tuple[str, ...]]
     # The body's result code: the first of these fields present.
-    code_names: ClassVar[tuple[str, ...]]
+    code_names: ClassVar[tuple[str, ...]] = ("errcode",)
     # Mentions `clean_recipient` accepts besides mobiles: `everyone` and
     # user ids matching `user_id`; with no `user_id`, any recipient is kept.
     everyone: ClassVar[str] = "all"

@@ -20,11 +20,7 @@ from adapters.base import DeliveryResult, Envelope, RateLimit, field_error
 from adapters.chatbot import BotReply, ChatBotAdapter, Refusal, split_mentions
 from adapters.http import HttpClient
 
-HOSTS = ("oapi.dingtalk.com",)
-SEND_PATH = re.compile(r"/robot/send")
-MESSAGE_TYPES = ("text", "markdown")
 ALL = "all"
-USER_ID = re.compile(r"[A-Za-z0-9_.$:-]{1,64}")
 THROTTLED_SECONDS = 600.0
 
 # Codes a DingTalk robot answers with HTTP 200, from the custom robot guide
@@ -34,29 +30,39 @@ THROTTLED_SECONDS = 600.0
 # changes over time.
 ERRORS: dict[int, Refusal] = {
     310000: Refusal(
-        True,
-        None,
         "DingTalk's security check failed: keywords, signature, timestamp or "
-        "IP allowlist.",
+        "IP allowlist."
     ),
     410100: Refusal(
-        False, THROTTLED_SECONDS, "DingTalk says the robot sends too fast."
+        "DingTalk says the robot sends too fast.",
+        permanent=False,
+        retry_after=THROTTLED_SECONDS,
     ),
-    130101: Refusal(False, THROTTLED_SECONDS, "DingTalk throttled the robot."),
-    400013: Refusal(True, None, "DingTalk says the robot's group was disbanded.", True),
+    130101: Refusal(
+        "DingTalk throttled the robot.",
+        permanent=False,
+        retry_after=THROTTLED_SECONDS,
+    ),
+    400013: Refusal(
+        "DingTalk says the robot's group was disbanded.", credential_dead=True
+    ),
     400101: Refusal(
-        True, None, "DingTalk does not know the robot's access token.", True
+        "DingTalk does not know the robot's access token.", credential_dead=True
     ),
-    400102: Refusal(True, None, "DingTalk says the robot is disabled.", True),
-    400105: Refusal(True, None, "DingTalk does not support this message type."),
-    400106: Refusal(True, None, "DingTalk says the robot does not exist.", True),
-    430101: Refusal(True, None, "DingTalk refused a link in the message as unsafe."),
-    430102: Refusal(True, None, "DingTalk refused the message's content."),
-    430103: Refusal(True, None, "DingTalk refused the message's content."),
-    430104: Refusal(True, None, "DingTalk refused the message's content."),
-    300001: Refusal(True, None, "DingTalk says the access token does not exist.", True),
-    300005: Refusal(True, None, "DingTalk says the access token does not exist.", True),
-    -1: Refusal(False, None, "DingTalk is busy (system busy)."),
+    400102: Refusal("DingTalk says the robot is disabled.", credential_dead=True),
+    400105: Refusal("DingTalk does not support this message type."),
+    400106: Refusal("DingTalk says the robot does not exist.", credential_dead=True),
+    430101: Refusal("DingTalk refused a link in the message as unsafe."),
+    430102: Refusal("DingTalk refused the message's content."),
+    430103: Refusal("DingTalk refused the message's content."),
+    430104: Refusal("DingTalk refused the message's content."),
+    300001: Refusal(
+        "DingTalk says the access token does not exist.", credential_dead=True
+    ),
+    300005: Refusal(
+        "DingTalk says the access token does not exist.", credential_dead=True
+    ),
+    -1: Refusal("DingTalk is busy (system busy).", permanent=False),
 }
 SECURITY_CHECK = 310000
 # 310000 stands for a missing keyword, a bad signature, a stale timestamp or
@@ -81,29 +87,33 @@ def sign(timestamp: int, secret: str) -> str:
 
 def at_field(recipient: str) -> dict[str, Any]:
     """The `at` object: who to mention, from a cleaned recipient."""
-    parts = split_recipient(recipient)
+    users, mobiles = split_mentions(recipient)
     return {
-        "atMobiles": [p for p in parts if MOBILE.fullmatch(p)],
-        "atUserIds": [p for p in parts if p != ALL and not MOBILE.fullmatch(p)],
-        "isAtAll": ALL in parts,
+        "atMobiles": mobiles,
+        "atUserIds": [user for user in users if user != ALL],
+        "isAtAll": ALL in users,
     }
 
 
 @register
-class DingTalkAdapter(ChannelAdapter):
+class DingTalkAdapter(ChatBotAdapter):
     kind = "dingtalk"
     label = gettext_lazy("DingTalk custom robot")
-    config_optional = {"message_type": "text"}
-    secrets_required = ("webhook_url",)
     secrets_optional = ("signing_secret",)
     rate_limits = (RateLimit(20, 60),)
-    resend_after_unknown = True
+    provider = "DingTalk"
+    hosts = ("oapi.dingtalk.com",)
+    webhook_path = re.compile(r"/robot/send")
+    message_types = ("text", "markdown")
+    everyone = ALL
+    user_id = re.compile(r"[A-Za-z0-9_.$:-]{1,64}")
+    invalid_mentions = gettext_lazy(
+        "Give DingTalk mobiles or user ids to mention, or all; not valid: %(invalid)s."
+    )
 
     def validate_config(self, config: dict[str, Any], secrets: dict[str, str]) -> None:
-        check_message_type(config, MESSAGE_TYPES)
-        url = secrets["webhook_url"]
-        check_provider_url(url, "secrets.webhook_url", HOSTS, SEND_PATH)
-        query = parse_qs(urlsplit(url).query)
+        super().validate_config(config, secrets)
+        query = parse_qs(urlsplit(secrets["webhook_url"]).query)
         if not query.get("access_token", [""])[0]:
             raise field_error(
                 "secrets.webhook_url",
@@ -123,13 +133,6 @@ class DingTalkAdapter(ChannelAdapter):
                 "secrets.signing_secret",
                 _("A DingTalk signing secret starts with SEC."),
             )
-
-    def clean_recipient(self, recipient: str) -> str:
-        invalid = _(
-            "Give DingTalk mobiles or user ids to mention, or all; "
-            "not valid: %(invalid)s."
-        )
-        return clean_mentions(super().clean_recipient(recipient), ALL, USER_ID, invalid)
 
     def validate_message(
         self, config: Mapping[str, Any], subject: str, body: str, recipient: str
@@ -176,9 +179,9 @@ class DingTalkAdapter(ChannelAdapter):
                 params=params,
                 secrets=secrets,
             )
-            return _result(reply, secrets, envelope)
+            return _result(self.read_reply(reply, secrets, envelope.notification_id))
 
-        return signed_once_more(deliver, signing=bool(secret))
+        return self.signed_once_more(deliver, signing=bool(secret))
 
 
 def title(subject: str, body: str) -> str:
@@ -202,14 +205,11 @@ def _markdown_text(subject: str, body: str, at: dict[str, Any]) -> str:
     return text
 
 
-def _result(
-    reply: HttpReply, secrets: tuple[str, ...], envelope: Envelope
-) -> DeliveryResult:
+def _result(bot: BotReply) -> DeliveryResult:
     """Decide from the body: DingTalk answers business errors with HTTP 200.
 
     Raise `StaleSignature` for a 310000 whose errmsg names the timestamp.
     """
-    bot = read_reply(reply, "DingTalk", ("errcode",), secrets, envelope.notification_id)
     if bot.ok:
         return bot.sent()
     stale = bot.number == SECURITY_CHECK and bool(

@@ -21,23 +21,20 @@ from adapters.base import DeliveryError, DeliveryResult, Envelope, RateLimit, ex
 from adapters.chatbot import BotReply, ChatBotAdapter, Refusal, split_recipient
 from adapters.http import HttpClient, json_body
 
-HOSTS = ("open.feishu.cn", "open.larksuite.com")
-HOOK_PATH = re.compile(r"/open-apis/bot/v2/hook/[A-Za-z0-9_-]+")
 MAX_BODY_BYTES = 20 * 1024
-MESSAGE_TYPES = ("text", "post", "interactive")
 
 # Business codes a Feishu bot answers with HTTP 200, from the custom bot guide
 # (open.feishu.cn/document/client-docs/bot-v3/add-custom-bot), with what a
 # retry can do about each.
 ERRORS: dict[int, Refusal] = {
-    9499: Refusal(True, None, "Feishu refused the body as malformed or over 20 KB."),
-    19021: Refusal(True, None, "Feishu refused the signature or its timestamp."),
-    19022: Refusal(
-        True, None, "Feishu refused the sending IP address (bot IP allowlist)."
+    9499: Refusal("Feishu refused the body as malformed or over 20 KB."),
+    19021: Refusal("Feishu refused the signature or its timestamp."),
+    19022: Refusal("Feishu refused the sending IP address (bot IP allowlist)."),
+    19024: Refusal("The message lacks the bot's required keywords."),
+    19001: Refusal(
+        "Feishu says the bot's webhook token is invalid.", credential_dead=True
     ),
-    19024: Refusal(True, None, "The message lacks the bot's required keywords."),
-    19001: Refusal(True, None, "Feishu says the bot's webhook token is invalid.", True),
-    11232: Refusal(False, 10.0, "Feishu rate-limited the bot."),
+    11232: Refusal("Feishu rate-limited the bot.", permanent=False, retry_after=10.0),
 }
 SIGNATURE_ERROR = 19021
 
@@ -56,9 +53,9 @@ class FeishuAdapter(ChatBotAdapter):
     secrets_optional = ("signing_secret",)
     rate_limits = (RateLimit(5, 1), RateLimit(100, 60))
     provider = "Feishu"
-    hosts = HOSTS
-    webhook_path = HOOK_PATH
-    message_types = MESSAGE_TYPES
+    hosts = ("open.feishu.cn", "open.larksuite.com")
+    webhook_path = re.compile(r"/open-apis/bot/v2/hook/[A-Za-z0-9_-]+")
+    message_types = ("text", "post", "interactive")
     # Older bots answer with StatusCode only.
     code_names = ("code", "StatusCode")
 

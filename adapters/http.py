@@ -216,10 +216,10 @@ def status_error(
 ) -> DeliveryError | None:
     """The failure the HTTP status alone decides, or None to read the body.
 
-    A redirect is permanent: Orion does not follow one (the SSRF guard checks
-    only the address it was given), so `fix` tells the operator what to
-    change. 429 and 5xx are transient, after the provider's `Retry-After`.
-    `details` go to the error (`reply_excerpt`, `provider_code`, ...).
+    A redirect is permanent: Orion follows none, so only a corrected URL
+    helps, and `fix` tells the operator what to change. 429 and 5xx are
+    transient, after the provider's `Retry-After`. `details` go to the
+    error (`reply_excerpt`, `provider_code`, ...).
     """
     if 300 <= reply.status < 400:
         return DeliveryError(

@@ -40,8 +40,8 @@ ERROR_CODE = re.compile(r"[a-z_]{1,64}")
 # Slack's answers to an incoming webhook, from "Handling errors" in its
 # incoming webhooks guide (api.slack.com/messaging/webhooks): HTTP status and
 # a plain-text error code -> (permanent, credential dead, message). A code of
-# None stands for any other body with that status. Other statuses: 5xx is
-# transient, 3xx and 4xx permanent (`_result`).
+# None stands for any other body with that status. Other statuses: 429 and
+# 5xx are transient, 3xx and 4xx permanent.
 ERRORS: dict[tuple[int, str | None], tuple[bool, bool, str]] = {
     (400, "invalid_payload"): (True, False, "Slack refused the payload as malformed."),
     (403, "action_prohibited"): (

@@ -16,25 +16,24 @@ from adapters.base import DeliveryResult, Envelope, RateLimit, field_error
 from adapters.chatbot import BotReply, ChatBotAdapter, Refusal, split_mentions
 from adapters.http import HttpClient
 
-HOSTS = ("qyapi.weixin.qq.com",)
-SEND_PATH = re.compile(r"/cgi-bin/webhook/send")
-MESSAGE_TYPES = ("text", "markdown")
 # Counted in UTF-8 bytes of the content field, a CJK character being 3.
 MAX_CONTENT_BYTES = {"text": 2048, "markdown": 4096}
 ALL = "@all"
-# WeCom user ids: letters, digits and _-@. , starting with a letter or digit.
-USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 
 # Business codes a WeCom robot answers with HTTP 200, from the group robot
 # guide (developer.work.weixin.qq.com/document/path/91770) and WeCom's global
 # error codes (.../document/path/90313), with what a retry can do about each.
 ERRORS: dict[int, Refusal] = {
-    93000: Refusal(True, None, "WeCom says the robot's webhook key is invalid.", True),
-    45009: Refusal(
-        False, 60.0, "WeCom rate-limited the robot (api freq out of limit)."
+    93000: Refusal(
+        "WeCom says the robot's webhook key is invalid.", credential_dead=True
     ),
-    40008: Refusal(True, None, "WeCom refused the message type."),
-    -1: Refusal(False, None, "WeCom is busy (system busy)."),
+    45009: Refusal(
+        "WeCom rate-limited the robot (api freq out of limit).",
+        permanent=False,
+        retry_after=60.0,
+    ),
+    40008: Refusal("WeCom refused the message type."),
+    -1: Refusal("WeCom is busy (system busy).", permanent=False),
 }
 BUSY = -1
 # WeCom's guide says to retry "system busy" at most three times.
@@ -47,12 +46,12 @@ class WeComAdapter(ChatBotAdapter):
     label = gettext_lazy("WeCom group robot")
     rate_limits = (RateLimit(20, 60),)
     provider = "WeCom"
-    hosts = HOSTS
-    webhook_path = SEND_PATH
-    message_types = MESSAGE_TYPES
-    code_names = ("errcode",)
+    hosts = ("qyapi.weixin.qq.com",)
+    webhook_path = re.compile(r"/cgi-bin/webhook/send")
+    message_types = ("text", "markdown")
     everyone = ALL
-    user_id = USER_ID
+    # Letters, digits and _-@. , starting with a letter or digit.
+    user_id = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
     invalid_mentions = gettext_lazy(
         "Give WeCom user ids or mobiles to mention, or @all; not valid: %(invalid)s."
     )

@@ -282,11 +282,12 @@ SENTRY_DSN = env("ORION_SENTRY_DSN")
 if SENTRY_DSN:
     import sentry_sdk
 
-    from orion.sentry import scrub_event
+    from orion.sentry import sdk_options
 
+    # No request bodies, cookies, local variables or user data; every event
+    # and transaction is scrubbed of webhook tokens (orion/sentry.py).
     sentry_sdk.init(
         dsn=SENTRY_DSN,
         environment=env("ORION_SENTRY_ENVIRONMENT"),
-        send_default_pii=False,
-        before_send=scrub_event,
+        **sdk_options(),
     )

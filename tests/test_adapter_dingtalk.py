@@ -118,6 +118,49 @@ def test_gives_up_after_one_new_signature_with_a_stale_clock(
     assert len(signed_dingtalk.requests) == 2
 
 
+def test_a_missing_keyword_is_final_at_once_even_when_signed() -> None:
+    with FakeDingTalk(secret=SECRET, keywords=("alert",)) as fake:
+        error = failure(fake, body="disk full")
+
+    assert error.permanent and error.provider_code == "310000"
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "errmsg",
+    [
+        "ip 203.0.113.7 not in whitelist",
+        "错误描述:ip 不在白名单;解决方案:请在机器人安全设置中添加 ip;",
+        "keywords not in content",
+        "an explanation DingTalk has not used yet",
+    ],
+)
+def test_a_security_refusal_that_does_not_name_the_timestamp_is_final_at_once(
+    signed_dingtalk: FakeDingTalk, errmsg: str
+) -> None:
+    signed_dingtalk.fail_next(dingtalk_error(310000, errmsg))
+
+    error = failure(signed_dingtalk)
+
+    assert error.permanent and error.provider_code == "310000"
+    assert len(signed_dingtalk.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "errmsg",
+    ["invalid timestamp", "错误描述:时间戳无效;", "timestamp is not within one hour"],
+)
+def test_a_security_refusal_naming_the_timestamp_is_signed_again_once(
+    signed_dingtalk: FakeDingTalk, errmsg: str
+) -> None:
+    signed_dingtalk.fail_next(dingtalk_error(310000, errmsg))
+
+    result = send(signed_dingtalk)
+
+    assert result.provider_code == "0"
+    assert len(signed_dingtalk.requests) == 2
+
+
 def test_does_not_sign_again_when_the_robot_has_no_secret() -> None:
     with FakeDingTalk(keywords=("alert",)) as fake:
         error = failure(fake, body="disk full")

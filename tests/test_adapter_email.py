@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -11,6 +12,7 @@ from django.test import override_settings
 from adapters import get_adapter
 from adapters.base import DeliveryError, DeliveryResult, Envelope
 from adapters.http import HttpClient
+from adapters.mail import close_connection
 from notifications.delivery import deliver_next
 from notifications.dispatcher import requeue_due
 from notifications.models import Channel, DeliveryAttempt, Notification, Status
@@ -20,6 +22,8 @@ from tests.fakes.smtp import TEMPORARY, UNKNOWN_USER, FakeSmtp
 
 adapter = get_adapter("email")
 RECIPIENT = "alice@example.org"
+SMTP_USER = "orion-relay@alerts.example.com"
+SMTP_PASSWORD = "relay-password-5f9c2e"
 CONFIG = {
     "from_email": "Orion <orion@alerts.example.com>",
     "reply_to": "oncall@example.com",
@@ -239,6 +243,44 @@ def test_a_kept_connection_the_server_closed_is_replaced_before_sending(
 
     first, second = fake_smtp.messages
     assert first.peer != second.peer
+
+
+# -- the relay's login stays out of what is stored -----------------------------
+
+
+@pytest.fixture
+def relay() -> Iterator[FakeSmtp]:
+    """An SMTP server that demands Orion's login, as a relay does."""
+    fake = FakeSmtp(credentials=(SMTP_USER, SMTP_PASSWORD))
+    with fake, override_settings(**fake.settings()):
+        yield fake
+        close_connection()
+
+
+def test_logs_in_to_the_relay_with_the_configured_login(relay: FakeSmtp) -> None:
+    send()
+
+    assert len(relay.messages) == 1
+
+
+@pytest.mark.parametrize("when", ["login", "recipient"])
+def test_a_reply_quoting_the_smtp_login_is_stored_without_it(
+    relay: FakeSmtp, when: str
+) -> None:
+    quoted = f"for {SMTP_USER} (password {SMTP_PASSWORD})"
+    if when == "login":
+        relay.refuse_login(f"535 5.7.8 Authentication failed {quoted}", times=2)
+    else:
+        relay.refuse(RECIPIENT, f"550 5.7.1 Relaying denied {quoted}")
+
+    error = failure()
+
+    assert error.permanent
+    assert error.provider_code in ("535", "550")
+    for stored in (error.message, error.reply_excerpt):
+        assert "5.7." in stored
+        assert SMTP_USER not in stored
+        assert SMTP_PASSWORD not in stored
 
 
 # -- configuration and recipients ---------------------------------------------

@@ -261,6 +261,18 @@ def test_a_client_error_without_json_is_permanent(
     assert (error.outcome, error.status_code) == (Outcome.PERMANENT, 404)
 
 
+def test_a_redirect_is_a_permanent_configuration_error(
+    fake: FakeFeishu, http: HttpClient
+) -> None:
+    fake.fail_next(Reply(302, b"", {"Location": fake.base_url + "/elsewhere"}))
+
+    error = refused(fake, http)
+
+    assert (error.outcome, error.status_code) == (Outcome.PERMANENT, 302)
+    assert "redirect" in error.message
+    assert len(fake.requests) == 1
+
+
 def test_http_200_with_a_legacy_success_body_is_sent(
     fake: FakeFeishu, http: HttpClient
 ) -> None:
@@ -376,6 +388,69 @@ def test_a_broken_card_is_refused_at_creation() -> None:
         feishu.validate_message({"message_type": "interactive"}, "", "{not json", "")
 
     assert "body" in caught.value.message_dict
+
+
+def test_a_markdown_card_mentions_with_the_cards_own_at_tags(
+    fake: FakeFeishu, http: HttpClient
+) -> None:
+    feishu.send(
+        envelope(
+            fake,
+            body="disk full",
+            recipient="ou_aaa, all",
+            config={"message_type": "interactive"},
+        ),
+        http,
+    )
+
+    text = fake.requests[0].json()["card"]["body"]["elements"][0]["content"]
+    assert text == "disk full\n<at id=ou_aaa></at> <at id=all></at>"
+
+
+@pytest.mark.parametrize(
+    ("card", "elements"),
+    [
+        (
+            {"schema": "2.0", "body": {"elements": [{"tag": "hr"}]}},
+            ("body", "elements"),
+        ),
+        ({"elements": [{"tag": "hr"}]}, ("elements",)),
+    ],
+)
+def test_a_card_given_as_json_gets_the_mentions_appended(
+    fake: FakeFeishu, http: HttpClient, card: dict, elements: tuple[str, ...]
+) -> None:
+    feishu.send(
+        envelope(
+            fake,
+            body=json.dumps(card),
+            recipient="ou_aaa ou_bbb",
+            config={"message_type": "interactive"},
+        ),
+        http,
+    )
+
+    sent = fake.requests[0].json()["card"]
+    for key in elements:
+        sent = sent[key]
+    assert sent == [
+        {"tag": "hr"},
+        {"tag": "markdown", "content": "<at id=ou_aaa></at> <at id=ou_bbb></at>"},
+    ]
+
+
+def test_mentions_are_refused_for_a_card_without_elements() -> None:
+    card = {"type": "template", "data": {"template_id": "AAqk1234"}}
+
+    feishu.validate_message(
+        {"message_type": "interactive"}, "", json.dumps(card), recipient=""
+    )
+    with pytest.raises(ValidationError) as caught:
+        feishu.validate_message(
+            {"message_type": "interactive"}, "", json.dumps(card), recipient="ou_aaa"
+        )
+
+    assert "mentions" in caught.value.message_dict["body"][0]
 
 
 def test_a_text_message_mentions_each_recipient(

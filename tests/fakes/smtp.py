@@ -2,6 +2,8 @@
 
 Tests tell it to refuse chosen addresses at RCPT (`refuse()`) and to
 misbehave after DATA (`behave()`), then read what arrived from `messages`.
+Given `credentials`, it demands that login (AUTH without TLS) and can be told
+to refuse it (`refuse_login()`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 TEMPORARY = "451 4.3.0 Mailbox temporarily unavailable, try again later"
 UNKNOWN_USER = "550 5.1.1 Recipient address rejected: User unknown"
@@ -36,16 +39,23 @@ class Arrived:
 class FakeSmtp:
     """A threaded aiosmtpd server on a free loopback port."""
 
-    def __init__(self) -> None:
+    def __init__(self, credentials: tuple[str, str] | None = None) -> None:
         self.messages: list[Arrived] = []
         self.delay = 0.0
+        self.credentials = credentials
         self._refusals: dict[str, deque[str]] = {}
+        self._login_refusals: deque[str] = deque()
         self._behaviours: deque[str] = deque()
         self._transports: list[asyncio.BaseTransport] = []
         self._lock = threading.Lock()
         self.port = _free_port()
+        login: dict[str, Any] = {}
+        if credentials:
+            # Django's backend logs in whenever it has a user and password,
+            # so offering AUTH (over plain text, on loopback) is enough.
+            login = {"authenticator": self._authenticate, "auth_require_tls": False}
         self._controller = Controller(
-            _Handler(self), hostname="127.0.0.1", port=self.port
+            _Handler(self), hostname="127.0.0.1", port=self.port, **login
         )
 
     # -- lifecycle ------------------------------------------------------
@@ -65,12 +75,13 @@ class FakeSmtp:
 
     def settings(self) -> dict[str, Any]:
         """Django settings that point the SMTP backend at this server."""
+        user, password = self.credentials or ("", "")
         return {
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": self.port,
-            "EMAIL_HOST_USER": "",
-            "EMAIL_HOST_PASSWORD": "",
+            "EMAIL_HOST_USER": user,
+            "EMAIL_HOST_PASSWORD": password,
             "EMAIL_USE_TLS": False,
             "EMAIL_USE_SSL": False,
         }
@@ -81,6 +92,15 @@ class FakeSmtp:
         """Answer RCPT TO `address` with `reply` the next `times` times."""
         with self._lock:
             self._refusals.setdefault(address.lower(), deque()).extend([reply] * times)
+
+    def refuse_login(self, reply: str, times: int = 1) -> None:
+        """Answer the next `times` AUTH commands with `reply`, such as a 535.
+
+        smtplib tries each mechanism the server offers (PLAIN, then LOGIN)
+        before it gives up, so refusing one login takes two.
+        """
+        with self._lock:
+            self._login_refusals.extend([reply] * times)
 
     def behave(self, behaviour: str, times: int = 1) -> None:
         """After the next DATA: `hang`, `close` (no reply) or `close_mid_reply`."""
@@ -99,6 +119,19 @@ class FakeSmtp:
         with self._lock:
             replies = self._refusals.get(address.lower())
             return replies.popleft() if replies else None
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        with self._lock:
+            refusal = self._login_refusals.popleft() if self._login_refusals else None
+        if refusal is not None:
+            return AuthResult(success=False, handled=False, message=refusal)
+        ok = isinstance(data, LoginPassword) and self.credentials == (
+            data.login.decode(),
+            data.password.decode(),
+        )
+        return AuthResult(success=ok, handled=False)
 
     def _next_behaviour(self) -> str | None:
         with self._lock:
