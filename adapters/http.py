@@ -150,30 +150,33 @@ class HttpClient:
                 stream=True,
                 **kwargs,
             )
-        except requests.exceptions.ConnectTimeout as exc:
+        # `from None` throughout: requests' own messages repeat the full URL,
+        # and a chained exception would carry a webhook's token into
+        # tracebacks, logs and error reports.
+        except requests.exceptions.ConnectTimeout:
             raise DeliveryError(
                 "Timed out connecting to the provider.", permanent=False
-            ) from _scrub(exc)
-        except requests.exceptions.ReadTimeout as exc:
+            ) from None
+        except requests.exceptions.ReadTimeout:
             raise DeliveryError(
                 "The provider did not answer in time; the message may have been "
                 "delivered.",
                 permanent=False,
                 unknown=True,
-            ) from _scrub(exc)
+            ) from None
         except requests.exceptions.ConnectionError as exc:
-            raise _connection_error(exc, secrets) from _scrub(exc)
-        except requests.exceptions.InvalidURL as exc:
+            raise _connection_error(exc, secrets) from None
+        except requests.exceptions.InvalidURL:
             raise DeliveryError(
                 "The channel's URL is not valid.", permanent=True
-            ) from _scrub(exc)
+            ) from None
         except requests.exceptions.RequestException as exc:
             raise DeliveryError(
                 "The request to the provider failed: "
                 + excerpt(type(exc).__name__, secrets),
                 permanent=False,
                 unknown=True,
-            ) from _scrub(exc)
+            ) from None
 
         with response:
             content, truncated = self._read_capped(response, secrets)
@@ -195,14 +198,14 @@ class HttpClient:
                 size += len(chunk)
                 if size >= self.max_reply_bytes:
                     return b"".join(chunks)[: self.max_reply_bytes], True
-        except (requests.exceptions.RequestException, OSError) as exc:
+        except (requests.exceptions.RequestException, OSError):
             raise DeliveryError(
                 "The provider closed the connection in the middle of its reply; the "
                 "message may have been delivered.",
                 permanent=False,
                 unknown=True,
                 status_code=response.status_code,
-            ) from _scrub(exc)
+            ) from None
         return b"".join(chunks), False
 
 
@@ -263,16 +266,6 @@ def _connection_error(
         permanent=False,
         unknown=True,
     )
-
-
-def _scrub(exc: BaseException) -> None:
-    """Drop the chained exception: requests' messages repeat the full URL.
-
-    A webhook URL holds its token, and the chain ends up in tracebacks, logs
-    and error reports. The exception type is kept in the debug log instead.
-    """
-    logger.debug("provider request failed with %s", type(exc).__name__)
-    return None
 
 
 _client: HttpClient | None = None
