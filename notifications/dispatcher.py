@@ -84,8 +84,11 @@ def dispatch_once(now: timezone.datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def _each(queryset: object, step: object) -> int:
-    """Apply `step` to each row, skipping rows another process changed first."""
+def _each(queryset: object, step: object, done_message: str) -> int:
+    """Apply `step` to each row, skipping rows another process changed first.
+
+    `done_message` is logged for each notification moved, with its id.
+    """
     done = 0
     for notification in queryset[:BATCH]:  # type: ignore[index]
         try:
@@ -94,6 +97,7 @@ def _each(queryset: object, step: object) -> int:
                 notification.save()
         except ConcurrentTransition:
             continue
+        logger.info(done_message, notification.uuid)
         done += 1
     return done
 
@@ -103,6 +107,7 @@ def release_due(now: timezone.datetime) -> int:
     done = _each(
         due.order_by("send_at"),
         lambda n: n.release(actor=ACTOR, reason="send_at reached."),
+        "released %s: its send_at has come",
     )
     queue.enqueue(done)
     return done
@@ -113,21 +118,20 @@ def requeue_due(now: timezone.datetime) -> int:
     done = _each(
         due.order_by("next_attempt_at"),
         lambda n: n.requeue(actor=ACTOR, reason="Retry due."),
+        "requeued %s: its retry is due",
     )
     queue.enqueue(done)
     return done
 
 
 def expire_due(now: timezone.datetime) -> int:
-    due = Notification.objects.filter(
-        status__in=[Status.PENDING, Status.QUEUED, Status.RETRYING], expires_at__lte=now
+    waiting = [Status.PENDING, Status.QUEUED, Status.RETRYING]
+    due = Notification.objects.filter(status__in=waiting, expires_at__lte=now)
+    return _each(
+        due,
+        lambda n: n.expire(actor=ACTOR, reason="Expired before it could be sent."),
+        "expired %s before it could be sent",
     )
-    done = _each(
-        due, lambda n: n.expire(actor=ACTOR, reason="Expired before it could be sent.")
-    )
-    if done:
-        logger.info("expired %d notifications", done)
-    return done
 
 
 def recover_lost(now: timezone.datetime) -> int:
@@ -152,13 +156,8 @@ def recover_lost(now: timezone.datetime) -> int:
             error=error.message,
         )
         settle_failure(notification, error, ACTOR)
-        logger.warning(
-            "recovered %s from a lost worker: %s",
-            notification.uuid,
-            notification.status,
-        )
 
-    return _each(lost, step)
+    return _each(lost, step, "recovered %s from a lost worker (outcome unknown)")
 
 
 def rescue_tasks(now: timezone.datetime) -> int:
