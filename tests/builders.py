@@ -13,6 +13,14 @@ from tests.fakes.feishu import FakeFeishu
 UNLIMITED = [{"count": 10_000, "seconds": 1}]
 
 
+def saved_channel(**fields: Any) -> Channel:
+    """A channel validated the way the admin and API do, then saved."""
+    channel = Channel(**fields)
+    channel.full_clean()
+    channel.save()
+    return channel
+
+
 def feishu_channel_for(
     fake: FakeFeishu,
     *,
@@ -23,7 +31,7 @@ def feishu_channel_for(
     rate_limit: list[dict[str, int]] | None = None,
 ) -> Channel:
     """A saved, validated channel that sends to `fake`."""
-    channel = Channel(
+    return saved_channel(
         slug=slug,
         name=slug,
         kind=kind,
@@ -31,9 +39,6 @@ def feishu_channel_for(
         secrets={"webhook_url": fake.webhook_url, **(secrets or {})},
         rate_limit=rate_limit if rate_limit is not None else UNLIMITED,
     )
-    channel.full_clean()
-    channel.save()
-    return channel
 
 
 def notify(
@@ -54,12 +59,9 @@ def in_state(channel: Channel, status: str, **fields: Any) -> Notification:
 
 def idle_channel(slug: str = "idle-feishu") -> Channel:
     """A saved Feishu channel for tests that never send (no server behind it)."""
-    channel = Channel(
+    return saved_channel(
         slug=slug,
         name=slug,
         kind="feishu",
         secrets={"webhook_url": "http://127.0.0.1:9/open-apis/bot/v2/hook/unused"},
     )
-    channel.full_clean()
-    channel.save()
-    return channel

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from notifications.models import Channel, Notification, Status
 from notifications.services import NotificationSpec, create_notification
+from tests.builders import saved_channel
 from tests.fakes.feishu import FakeFeishu
 
 
@@ -63,15 +64,12 @@ def help_text(name: str) -> str:
 
 
 def second_channel(fake: FakeFeishu, slug: str = "dev-feishu") -> Channel:
-    channel = Channel(
+    return saved_channel(
         slug=slug,
         name=slug,
         kind="feishu",
         secrets={"webhook_url": fake.webhook_url},
     )
-    channel.full_clean()
-    channel.save()
-    return channel
 
 
 def make(

@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from adapters import mail
 from notifications.models import Channel
+from tests.builders import saved_channel
 from tests.fakes.aliyun import FakeAliyun
 from tests.fakes.dingtalk import FakeDingTalk
 from tests.fakes.feishu import FakeFeishu
@@ -45,15 +46,12 @@ def fake_feishu() -> Iterator[FakeFeishu]:
 
 @pytest.fixture
 def feishu_channel(db: None, fake_feishu: FakeFeishu) -> Channel:
-    channel = Channel(
+    return saved_channel(
         slug="ops-feishu",
         name="Ops Feishu group",
         kind="feishu",
         secrets={"webhook_url": fake_feishu.webhook_url},
     )
-    channel.full_clean()
-    channel.save()
-    return channel
 
 
 @pytest.fixture
@@ -92,7 +90,7 @@ def fake_smtp() -> Iterator[FakeSmtp]:
 
 @pytest.fixture
 def email_channel(db: None, fake_smtp: FakeSmtp) -> Channel:
-    channel = Channel(
+    return saved_channel(
         slug="ops-email",
         name="Ops email",
         kind="email",
@@ -101,9 +99,6 @@ def email_channel(db: None, fake_smtp: FakeSmtp) -> Channel:
             "reply_to": "oncall@example.com",
         },
     )
-    channel.full_clean()
-    channel.save()
-    return channel
 
 
 @pytest.fixture
@@ -114,7 +109,7 @@ def fake_aliyun() -> Iterator[FakeAliyun]:
 
 @pytest.fixture
 def aliyun_channel(db: None, fake_aliyun: FakeAliyun) -> Channel:
-    channel = Channel(
+    return saved_channel(
         slug="ops-sms-aliyun",
         name="Ops SMS (Aliyun)",
         kind="sms_aliyun",
@@ -126,9 +121,6 @@ def aliyun_channel(db: None, fake_aliyun: FakeAliyun) -> Channel:
         },
         secrets={"access_key_secret": fake_aliyun.access_key_secret},
     )
-    channel.full_clean()
-    channel.save()
-    return channel
 
 
 @pytest.fixture
@@ -139,7 +131,7 @@ def fake_twilio() -> Iterator[FakeTwilio]:
 
 @pytest.fixture
 def twilio_channel(db: None, fake_twilio: FakeTwilio) -> Channel:
-    channel = Channel(
+    return saved_channel(
         slug="ops-sms-twilio",
         name="Ops SMS (Twilio)",
         kind="sms_twilio",
@@ -150,6 +142,3 @@ def twilio_channel(db: None, fake_twilio: FakeTwilio) -> Channel:
         },
         secrets={"auth_token": fake_twilio.auth_token},
     )
-    channel.full_clean()
-    channel.save()
-    return channel

@@ -13,9 +13,9 @@ from adapters import get_adapter
 from adapters.base import DeliveryError, Envelope
 from adapters.dingtalk import sign
 from adapters.http import HttpClient
-from notifications.delivery import deliver_next
-from notifications.models import Channel, Status
-from notifications.services import NotificationSpec, create_notification
+from notifications.models import Status
+from tests import adapter_checks as checks
+from tests.builders import saved_channel
 from tests.envelopes import envelope
 from tests.fakes.base import Reply
 from tests.fakes.dingtalk import FakeDingTalk, dingtalk_error, expected_sign
@@ -300,27 +300,19 @@ def test_never_reports_the_token_when_the_reply_echoes_the_url(
 
 
 def test_a_timeout_is_an_unknown_outcome(fake_dingtalk: FakeDingTalk) -> None:
-    fake_dingtalk.behave("hang")
-
-    error = failure(fake_dingtalk, read_timeout=0.5)
-
-    assert error.unknown
+    assert checks.timed_out(fake_dingtalk, failure).unknown
 
 
 def test_a_connection_closed_mid_reply_is_an_unknown_outcome(
     fake_dingtalk: FakeDingTalk,
 ) -> None:
-    fake_dingtalk.behave("close_mid_reply")
-
-    assert failure(fake_dingtalk).unknown
+    assert checks.closed_mid_reply(fake_dingtalk, failure).unknown
 
 
 def test_a_slow_reply_within_the_timeout_is_a_success(
     fake_dingtalk: FakeDingTalk,
 ) -> None:
-    fake_dingtalk.delay = 0.3
-
-    assert send(fake_dingtalk).provider_code == "0"
+    assert checks.slow_reply(fake_dingtalk, send).provider_code == "0"
 
 
 def test_does_not_follow_a_redirect(fake_dingtalk: FakeDingTalk) -> None:
@@ -418,7 +410,7 @@ def test_declares_dingtalk_rate_limit_and_resends_after_unknown() -> None:
 def test_a_signed_notification_reaches_sent_through_the_pipeline(
     signed_dingtalk: FakeDingTalk,
 ) -> None:
-    channel = Channel(
+    channel = saved_channel(
         slug="ops-dingtalk",
         name="Ops DingTalk group",
         kind="dingtalk",
@@ -428,14 +420,8 @@ def test_a_signed_notification_reaches_sent_through_the_pipeline(
             "signing_secret": SECRET,
         },
     )
-    channel.full_clean()
-    channel.save()
-    notification = create_notification(
-        NotificationSpec(channel=channel, subject="db-1", body="is down")
-    )
 
-    deliver_next()
+    notification = checks.delivered(channel, subject="db-1", body="is down")
 
-    notification.refresh_from_db()
     assert notification.status == Status.SENT
     assert "sign" in signed_dingtalk.requests[0].query

@@ -75,6 +75,14 @@ def refused(fake: FakeFeishu, http: HttpClient, **kwargs: Any) -> DeliveryError:
     return caught.value
 
 
+def sent_json(
+    fake: FakeFeishu, http: HttpClient, message_type: str, **kwargs: Any
+) -> Any:
+    """Send a message of `message_type`; return the JSON body `fake` received."""
+    feishu.send(envelope(fake, config={"message_type": message_type}, **kwargs), http)
+    return fake.requests[0].json()
+
+
 # -- signing ----------------------------------------------------------------
 
 
@@ -329,17 +337,10 @@ def test_a_text_message_has_feishus_text_shape(
 def test_a_post_message_has_a_title_and_one_paragraph_per_line(
     fake: FakeFeishu, http: HttpClient
 ) -> None:
-    feishu.send(
-        envelope(
-            fake,
-            subject="Disk full",
-            body="db-1 at 97%\ndb-2 at 91%",
-            config={"message_type": "post"},
-        ),
-        http,
+    body = sent_json(
+        fake, http, "post", subject="Disk full", body="db-1 at 97%\ndb-2 at 91%"
     )
 
-    body = fake.requests[0].json()
     assert body["msg_type"] == "post"
     post = body["content"]["post"]["zh_cn"]
     assert post["title"] == "Disk full"
@@ -352,17 +353,10 @@ def test_a_post_message_has_a_title_and_one_paragraph_per_line(
 def test_a_card_sits_at_the_top_level_not_under_content(
     fake: FakeFeishu, http: HttpClient
 ) -> None:
-    feishu.send(
-        envelope(
-            fake,
-            subject="Disk full",
-            body="**db-1** at 97%",
-            config={"message_type": "interactive"},
-        ),
-        http,
+    body = sent_json(
+        fake, http, "interactive", subject="Disk full", body="**db-1** at 97%"
     )
 
-    body = fake.requests[0].json()
     assert body["msg_type"] == "interactive"
     assert "content" not in body
     card = body["card"]
@@ -375,12 +369,9 @@ def test_a_body_that_is_a_card_is_sent_as_that_card(
 ) -> None:
     card = {"schema": "2.0", "body": {"elements": [{"tag": "hr"}]}}
 
-    feishu.send(
-        envelope(fake, body=json.dumps(card), config={"message_type": "interactive"}),
-        http,
-    )
+    body = sent_json(fake, http, "interactive", body=json.dumps(card))
 
-    assert fake.requests[0].json() == {"msg_type": "interactive", "card": card}
+    assert body == {"msg_type": "interactive", "card": card}
 
 
 def test_a_broken_card_is_refused_at_creation() -> None:
@@ -393,17 +384,11 @@ def test_a_broken_card_is_refused_at_creation() -> None:
 def test_a_markdown_card_mentions_with_the_cards_own_at_tags(
     fake: FakeFeishu, http: HttpClient
 ) -> None:
-    feishu.send(
-        envelope(
-            fake,
-            body="disk full",
-            recipient="ou_aaa, all",
-            config={"message_type": "interactive"},
-        ),
-        http,
+    body = sent_json(
+        fake, http, "interactive", body="disk full", recipient="ou_aaa, all"
     )
 
-    text = fake.requests[0].json()["card"]["body"]["elements"][0]["content"]
+    text = body["card"]["body"]["elements"][0]["content"]
     assert text == "disk full\n<at id=ou_aaa></at> <at id=all></at>"
 
 
@@ -420,17 +405,11 @@ def test_a_markdown_card_mentions_with_the_cards_own_at_tags(
 def test_a_card_given_as_json_gets_the_mentions_appended(
     fake: FakeFeishu, http: HttpClient, card: dict, elements: tuple[str, ...]
 ) -> None:
-    feishu.send(
-        envelope(
-            fake,
-            body=json.dumps(card),
-            recipient="ou_aaa ou_bbb",
-            config={"message_type": "interactive"},
-        ),
-        http,
+    body = sent_json(
+        fake, http, "interactive", body=json.dumps(card), recipient="ou_aaa ou_bbb"
     )
 
-    sent = fake.requests[0].json()["card"]
+    sent = body["card"]
     for key in elements:
         sent = sent[key]
     assert sent == [
@@ -475,11 +454,9 @@ def test_a_text_message_can_mention_everyone(
 def test_a_post_message_mentions_with_at_tags(
     fake: FakeFeishu, http: HttpClient
 ) -> None:
-    feishu.send(
-        envelope(fake, recipient="ou_aaa", config={"message_type": "post"}), http
-    )
+    body = sent_json(fake, http, "post", recipient="ou_aaa")
 
-    lines = fake.requests[0].json()["content"]["post"]["zh_cn"]["content"]
+    lines = body["content"]["post"]["zh_cn"]["content"]
     assert lines[-1] == [{"tag": "at", "user_id": "ou_aaa"}]
 
 

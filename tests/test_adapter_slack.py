@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from adapters import get_adapter
 from adapters.base import DeliveryError, Envelope
 from adapters.http import HttpClient
-from notifications.delivery import deliver_next
-from notifications.models import Channel, Status
-from notifications.services import NotificationSpec, create_notification
+from notifications.models import Status
+from tests import adapter_checks as checks
+from tests.builders import saved_channel
 from tests.envelopes import envelope
 from tests.fakes.base import Reply
 from tests.fakes.slack import ERRORS, FakeSlack
@@ -190,23 +190,17 @@ def test_never_reports_the_webhook_token_when_the_reply_echoes_the_url(
 
 
 def test_a_timeout_is_an_unknown_outcome(fake_slack: FakeSlack) -> None:
-    fake_slack.behave("hang")
-
-    assert failure(fake_slack, read_timeout=0.5).unknown
+    assert checks.timed_out(fake_slack, failure).unknown
 
 
 def test_a_connection_closed_mid_reply_is_an_unknown_outcome(
     fake_slack: FakeSlack,
 ) -> None:
-    fake_slack.behave("close_mid_reply")
-
-    assert failure(fake_slack).unknown
+    assert checks.closed_mid_reply(fake_slack, failure).unknown
 
 
 def test_a_slow_reply_within_the_timeout_is_a_success(fake_slack: FakeSlack) -> None:
-    fake_slack.delay = 0.3
-
-    assert send(fake_slack).provider_code == "ok"
+    assert checks.slow_reply(fake_slack, send).provider_code == "ok"
 
 
 def test_does_not_follow_a_redirect(fake_slack: FakeSlack) -> None:
@@ -281,20 +275,14 @@ def test_declares_about_one_message_per_second() -> None:
 def test_a_notification_reaches_sent_through_the_pipeline(
     fake_slack: FakeSlack,
 ) -> None:
-    channel = Channel(
+    channel = saved_channel(
         slug="ops-slack",
         name="Ops Slack channel",
         kind="slack",
         secrets={"webhook_url": fake_slack.webhook_url},
     )
-    channel.full_clean()
-    channel.save()
-    notification = create_notification(
-        NotificationSpec(channel=channel, subject="db-1", body="is down")
-    )
 
-    deliver_next()
+    notification = checks.delivered(channel, subject="db-1", body="is down")
 
-    notification.refresh_from_db()
     assert notification.status == Status.SENT
     assert fake_slack.requests[0].json() == {"text": "*db-1*\nis down"}

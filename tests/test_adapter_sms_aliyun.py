@@ -10,13 +10,13 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
-from adapters import get_adapter, http
+from adapters import get_adapter
 from adapters.base import DeliveryError, DeliveryResult, Envelope
 from adapters.http import HttpClient
 from adapters.sms_aliyun import aliyun_number, signature_v3
-from notifications.delivery import UNKNOWN_NOT_RESENT, deliver_next
 from notifications.models import Channel, DeliveryAttempt, Notification, Status
 from notifications.services import NotificationSpec, create_notification
+from tests import adapter_checks as checks
 from tests.envelopes import envelope
 from tests.fakes.aliyun import FakeAliyun, aliyun_reply, expected_signature
 from tests.fakes.base import Reply
@@ -381,23 +381,17 @@ def test_the_secret_never_appears_in_an_error(fake_aliyun: FakeAliyun) -> None:
 
 
 def test_a_read_timeout_is_an_unknown_outcome(fake_aliyun: FakeAliyun) -> None:
-    fake_aliyun.behave("hang")
-
-    assert failure(fake_aliyun, read_timeout=0.5).unknown
+    assert checks.timed_out(fake_aliyun, failure).unknown
 
 
 def test_a_connection_closed_in_the_middle_of_the_reply_is_an_unknown_outcome(
     fake_aliyun: FakeAliyun,
 ) -> None:
-    fake_aliyun.behave("close_mid_reply")
-
-    assert failure(fake_aliyun).unknown
+    assert checks.closed_mid_reply(fake_aliyun, failure).unknown
 
 
 def test_a_slow_reply_within_the_timeout_is_a_success(fake_aliyun: FakeAliyun) -> None:
-    fake_aliyun.delay = 0.3
-
-    result = send(fake_aliyun, read_timeout=5.0)
+    result = checks.slow_reply(fake_aliyun, send)
 
     assert result.provider_message_id == fake_aliyun.sent[0]["BizId"]
 
@@ -486,13 +480,10 @@ def test_a_recipient_that_is_not_one_e164_number_is_refused(recipient: str) -> N
 def test_a_notification_needs_only_a_context_and_shows_it_as_the_body(
     aliyun_channel: Channel, fake_aliyun: FakeAliyun
 ) -> None:
-    notification = create_notification(
-        NotificationSpec(channel=aliyun_channel, recipient=RECIPIENT, context=CONTEXT)
+    notification = checks.delivered(
+        aliyun_channel, recipient=RECIPIENT, context=CONTEXT
     )
 
-    deliver_next()
-
-    notification.refresh_from_db()
     assert json.loads(notification.body) == CONTEXT
     assert notification.status == Status.SENT
     assert notification.provider_message_id == fake_aliyun.sent[0]["BizId"]
@@ -533,22 +524,9 @@ def test_a_nested_context_is_refused_before_the_notification_exists(
 def test_a_timeout_fails_the_notification_for_an_operator_to_check_and_sends_once(
     aliyun_channel: Channel, fake_aliyun: FakeAliyun, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(http, "_client", HttpClient(read_timeout=0.5))
-    fake_aliyun.behave("hang")
-    notification = create_notification(
-        NotificationSpec(channel=aliyun_channel, recipient=RECIPIENT, context=CONTEXT)
+    checks.assert_a_timeout_fails_once_for_an_operator(
+        fake_aliyun, monkeypatch, aliyun_channel, recipient=RECIPIENT, context=CONTEXT
     )
-
-    deliver_next()
-    again = deliver_next()
-
-    notification.refresh_from_db()
-    assert notification.status == Status.FAILED
-    assert UNKNOWN_NOT_RESENT in notification.last_error
-    assert again is None
-    assert len(fake_aliyun.requests) == 1
-    attempts = DeliveryAttempt.objects.filter(notification=notification)
-    assert [a.outcome for a in attempts] == ["unknown"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -556,13 +534,10 @@ def test_a_permanent_refusal_fails_the_notification_after_one_attempt(
     aliyun_channel: Channel, fake_aliyun: FakeAliyun
 ) -> None:
     fake_aliyun.fail_next(aliyun_reply("isv.AMOUNT_NOT_ENOUGH", "账户余额不足"))
-    notification = create_notification(
-        NotificationSpec(channel=aliyun_channel, recipient=RECIPIENT, context=CONTEXT)
+    notification = checks.delivered(
+        aliyun_channel, recipient=RECIPIENT, context=CONTEXT
     )
 
-    deliver_next()
-
-    notification.refresh_from_db()
     assert notification.status == Status.FAILED
     attempt = DeliveryAttempt.objects.get(notification=notification)
     assert (attempt.outcome, attempt.provider_code) == (

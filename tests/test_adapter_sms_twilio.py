@@ -9,13 +9,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
-from adapters import get_adapter, http
+from adapters import get_adapter
 from adapters.base import DeliveryError, DeliveryResult, Envelope
 from adapters.http import HttpClient
-from notifications.delivery import UNKNOWN_NOT_RESENT, deliver_next
+from notifications.delivery import deliver_next
 from notifications.dispatcher import requeue_due
 from notifications.models import Channel, DeliveryAttempt, Notification, Status
 from notifications.services import NotificationSpec, create_notification
+from tests import adapter_checks as checks
 from tests.envelopes import envelope
 from tests.fakes.base import Reply
 from tests.fakes.twilio import FakeTwilio, twilio_error
@@ -210,17 +211,13 @@ def test_an_accepted_reply_without_a_sid_is_an_unknown_outcome(
 
 
 def test_a_read_timeout_is_an_unknown_outcome(fake_twilio: FakeTwilio) -> None:
-    fake_twilio.behave("hang")
-
-    assert failure(fake_twilio, read_timeout=0.5).unknown
+    assert checks.timed_out(fake_twilio, failure).unknown
 
 
 def test_a_connection_closed_in_the_middle_of_the_reply_is_an_unknown_outcome(
     fake_twilio: FakeTwilio,
 ) -> None:
-    fake_twilio.behave("close_mid_reply")
-
-    assert failure(fake_twilio).unknown
+    assert checks.closed_mid_reply(fake_twilio, failure).unknown
 
 
 def test_a_connection_closed_before_the_reply_is_an_unknown_outcome(
@@ -234,9 +231,7 @@ def test_a_connection_closed_before_the_reply_is_an_unknown_outcome(
 def test_a_slow_reply_within_the_timeout_is_a_success(
     fake_twilio: FakeTwilio,
 ) -> None:
-    fake_twilio.delay = 0.3
-
-    result = send(fake_twilio, read_timeout=5.0)
+    result = checks.slow_reply(fake_twilio, send)
 
     assert result.provider_message_id == fake_twilio.created[0]["sid"]
 
@@ -404,15 +399,10 @@ def test_a_recipient_that_is_not_one_e164_number_is_refused(recipient: str) -> N
 def test_the_pipeline_sends_and_keeps_twilios_message_sid(
     twilio_channel: Channel, fake_twilio: FakeTwilio
 ) -> None:
-    notification = create_notification(
-        NotificationSpec(
-            channel=twilio_channel, recipient="+86 138 0013 8000", body="db-1 down"
-        )
+    notification = checks.delivered(
+        twilio_channel, recipient="+86 138 0013 8000", body="db-1 down"
     )
 
-    deliver_next()
-
-    notification.refresh_from_db()
     assert notification.status == Status.SENT
     assert notification.provider_message_id == fake_twilio.created[0]["sid"]
     assert fake_twilio.created[0]["to"] == "+8613800138000"
@@ -438,22 +428,9 @@ def test_the_pipeline_refuses_a_1601_character_sms_before_creating_it(
 def test_a_timeout_fails_the_notification_for_an_operator_to_check_and_sends_once(
     twilio_channel: Channel, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(http, "_client", HttpClient(read_timeout=0.5))
-    fake_twilio.behave("hang")
-    notification = create_notification(
-        NotificationSpec(channel=twilio_channel, recipient=RECIPIENT, body="db-1 down")
+    checks.assert_a_timeout_fails_once_for_an_operator(
+        fake_twilio, monkeypatch, twilio_channel, recipient=RECIPIENT, body="db-1 down"
     )
-
-    deliver_next()
-    again = deliver_next()
-
-    notification.refresh_from_db()
-    assert notification.status == Status.FAILED
-    assert UNKNOWN_NOT_RESENT in notification.last_error
-    assert again is None
-    assert len(fake_twilio.requests) == 1
-    attempts = DeliveryAttempt.objects.filter(notification=notification)
-    assert [a.outcome for a in attempts] == ["unknown"]
 
 
 @pytest.mark.django_db(transaction=True)

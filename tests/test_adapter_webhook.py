@@ -15,6 +15,8 @@ from adapters.webhook import sign
 from notifications.delivery import deliver_next
 from notifications.models import Channel, Status
 from notifications.services import NotificationSpec, create_notification
+from tests import adapter_checks as checks
+from tests.builders import saved_channel
 from tests.envelopes import envelope
 from tests.fakes.base import Reply
 from tests.fakes.webhook import FakeWebhookReceiver
@@ -228,9 +230,7 @@ def test_a_redirect_is_a_permanent_failure_and_not_followed(
 
 
 def test_a_timeout_is_an_unknown_outcome(fake_webhook: FakeWebhookReceiver) -> None:
-    fake_webhook.behave("hang")
-
-    error = failure(fake_webhook, read_timeout=0.5)
+    error = checks.timed_out(fake_webhook, failure)
 
     assert error.unknown
     assert error.provider_message_id == "msg_2b9pS3bOq1ZtL0GOxTf4qg"
@@ -240,17 +240,14 @@ def test_a_connection_closed_mid_reply_is_an_unknown_outcome(
     fake_webhook: FakeWebhookReceiver,
 ) -> None:
     fake_webhook.fail_next(Reply(200, "received, thank you"))
-    fake_webhook.behave("close_mid_reply")
 
-    assert failure(fake_webhook).unknown
+    assert checks.closed_mid_reply(fake_webhook, failure).unknown
 
 
 def test_a_slow_reply_within_the_timeout_is_a_success(
     fake_webhook: FakeWebhookReceiver,
 ) -> None:
-    fake_webhook.delay = 0.3
-
-    assert send(fake_webhook).status_code == 204
+    assert checks.slow_reply(fake_webhook, send).status_code == 204
 
 
 # -- configuration and recipients ----------------------------------------------
@@ -335,16 +332,13 @@ def test_passes_any_recipient_through() -> None:
 
 
 def webhook_channel(fake: FakeWebhookReceiver, slug: str = "ops-webhook") -> Channel:
-    channel = Channel(
+    return saved_channel(
         slug=slug,
         name=slug,
         kind="webhook",
         config={"url": fake.url},
         secrets={"signing_secret": SECRET},
     )
-    channel.full_clean()
-    channel.save()
-    return channel
 
 
 @pytest.mark.django_db(transaction=True)
@@ -376,20 +370,16 @@ def test_a_retried_notification_reaches_sent_with_one_webhook_id(
 def test_a_410_fails_the_notification_and_disables_the_channel(
     fake_webhook: FakeWebhookReceiver,
 ) -> None:
-    channel = Channel(
+    channel = saved_channel(
         slug="gone-webhook",
         name="gone",
         kind="webhook",
         config={"url": fake_webhook.url},
     )
-    channel.full_clean()
-    channel.save()
-    notification = create_notification(NotificationSpec(channel=channel, body="x"))
     fake_webhook.fail_next(Reply(410, "gone"))
 
-    deliver_next()
+    notification = checks.delivered(channel, body="x")
 
-    notification.refresh_from_db()
     channel.refresh_from_db()
     assert notification.status == Status.FAILED
     assert not channel.enabled

@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from adapters import get_adapter
 from adapters.base import DeliveryError, Envelope
 from adapters.http import HttpClient
-from notifications.delivery import deliver_next
-from notifications.models import Channel, Status
-from notifications.services import NotificationSpec, create_notification
+from notifications.models import Status
+from tests import adapter_checks as checks
+from tests.builders import saved_channel
 from tests.envelopes import envelope
 from tests.fakes.base import Reply
 from tests.fakes.wecom import FakeWeCom, wecom_error
@@ -166,9 +166,7 @@ def test_never_reports_the_key_when_the_reply_echoes_the_url(
 
 
 def test_a_timeout_is_an_unknown_outcome(fake_wecom: FakeWeCom) -> None:
-    fake_wecom.behave("hang")
-
-    error = failure(fake_wecom, read_timeout=0.5)
+    error = checks.timed_out(fake_wecom, failure)
 
     assert error.unknown and not error.permanent
 
@@ -176,19 +174,11 @@ def test_a_timeout_is_an_unknown_outcome(fake_wecom: FakeWeCom) -> None:
 def test_a_connection_closed_mid_reply_is_an_unknown_outcome(
     fake_wecom: FakeWeCom,
 ) -> None:
-    fake_wecom.behave("close_mid_reply")
-
-    error = failure(fake_wecom)
-
-    assert error.unknown
+    assert checks.closed_mid_reply(fake_wecom, failure).unknown
 
 
 def test_a_slow_reply_within_the_timeout_is_a_success(fake_wecom: FakeWeCom) -> None:
-    fake_wecom.delay = 0.3
-
-    result = send(fake_wecom, read_timeout=5.0)
-
-    assert result.provider_code == "0"
+    assert checks.slow_reply(fake_wecom, send).provider_code == "0"
 
 
 def test_does_not_follow_a_redirect(fake_wecom: FakeWeCom) -> None:
@@ -338,20 +328,14 @@ def test_declares_wecom_rate_limit_and_resends_after_unknown() -> None:
 def test_a_notification_reaches_sent_through_the_pipeline(
     fake_wecom: FakeWeCom,
 ) -> None:
-    channel = Channel(
+    channel = saved_channel(
         slug="ops-wecom",
         name="Ops WeCom group",
         kind="wecom",
         secrets={"webhook_url": fake_wecom.webhook_url},
     )
-    channel.full_clean()
-    channel.save()
-    notification = create_notification(
-        NotificationSpec(channel=channel, body="db-1 is down", recipient="alice")
-    )
 
-    deliver_next()
+    notification = checks.delivered(channel, body="db-1 is down", recipient="alice")
 
-    notification.refresh_from_db()
     assert notification.status == Status.SENT
     assert fake_wecom.requests[0].json()["text"]["mentioned_list"] == ["alice"]

@@ -10,6 +10,7 @@ from django.test import Client
 
 from adapters.feishu import FeishuAdapter
 from notifications.models import Batch, Channel, Notification, Status, Template
+from tests.builders import saved_channel
 from tests.fakes.feishu import FakeFeishu
 
 pytest_plugins = ("tests.admin_support",)
@@ -44,15 +45,12 @@ def confirm(client: Client, data: dict[str, object], html: str) -> object:
 
 @pytest.fixture
 def second_channel(db: None, fake_feishu: FakeFeishu) -> Channel:
-    channel = Channel(
+    return saved_channel(
         slug="dev-feishu",
         name="Dev group",
         kind="feishu",
         secrets={"webhook_url": fake_feishu.webhook_url},
     )
-    channel.full_clean()
-    channel.save()
-    return channel
 
 
 def test_the_preview_shows_the_rendered_message_and_creates_nothing(

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from notifications import services
 from notifications.models import Channel, Notification, Status
+from tests.builders import saved_channel
 from tests.fakes.feishu import FakeFeishu
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,10 +71,9 @@ def wait_for(ids: list[int], statuses: set[str], seconds: float = 60) -> dict[in
 
 
 def feishu(slug: str, url: str) -> Channel:
-    channel = Channel(slug=slug, name=slug, kind="feishu", secrets={"webhook_url": url})
-    channel.full_clean()
-    channel.save()
-    return channel
+    return saved_channel(
+        slug=slug, name=slug, kind="feishu", secrets={"webhook_url": url}
+    )
 
 
 def test_a_real_cluster_sends_schedules_and_fails(qcluster: subprocess.Popen) -> None:

@@ -9,10 +9,20 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from notifications.models import Notification, Priority, Status, Template
-from tests.command_support import run
+from notifications.models import Channel, Notification, Priority, Status, Template
+from tests.command_support import Run, run
 
 pytestmark = pytest.mark.django_db
+
+
+def send(channel: Channel, *args: str, stdin: str = "") -> Run:
+    """Run `manage.py send --channel <channel> ...args`."""
+    return run("send", "--channel", channel.slug, *args, stdin=stdin)
+
+
+def created(result: Run) -> Notification:
+    """The notification whose id `send` printed."""
+    return Notification.objects.get(uuid=result.stdout.strip())
 
 
 @pytest.fixture
@@ -25,10 +35,9 @@ def disk_template(db: None) -> Template:
 
 
 def test_creates_a_queued_notification_and_prints_only_its_id(feishu_channel):
-    result = run(
-        "send", "--channel", feishu_channel.slug, "--body", "Backup finished",
-        "--recipient", "ou_alice",
-    )  # fmt: skip
+    result = send(
+        feishu_channel, "--body", "Backup finished", "--recipient", "ou_alice"
+    )
 
     assert result.code == 0
     notification = Notification.objects.get(uuid=uuid.UUID(result.stdout.strip()))
@@ -39,10 +48,9 @@ def test_creates_a_queued_notification_and_prints_only_its_id(feishu_channel):
 
 
 def test_json_prints_the_notification_as_stored(feishu_channel):
-    result = run(
-        "send", "--channel", feishu_channel.slug, "--subject", "Backup",
-        "--body", "Backup finished", "--priority", "urgent",
-        "--metadata", '{"ticket": "OPS-42"}', "--json",
+    result = send(
+        feishu_channel, "--subject", "Backup", "--body", "Backup finished",
+        "--priority", "urgent", "--metadata", '{"ticket": "OPS-42"}', "--json",
     )  # fmt: skip
 
     shown = json.loads(result.stdout)
@@ -56,22 +64,19 @@ def test_json_prints_the_notification_as_stored(feishu_channel):
 
 
 def test_body_dash_reads_the_message_from_stdin(feishu_channel):
-    result = run(
-        "send", "--channel", feishu_channel.slug, "--body", "-",
-        stdin="line one\nline two\n",
-    )  # fmt: skip
+    result = send(feishu_channel, "--body", "-", stdin="line one\nline two\n")
 
-    notification = Notification.objects.get(uuid=result.stdout.strip())
+    notification = created(result)
     assert notification.body == "line one\nline two\n"
 
 
 def test_renders_a_template_with_the_context(feishu_channel, disk_template):
-    result = run(
-        "send", "--channel", feishu_channel.slug, "--template", "disk-full",
+    result = send(
+        feishu_channel, "--template", "disk-full",
         "--context", '{"host": "db-1", "free": "3%"}',
     )  # fmt: skip
 
-    notification = Notification.objects.get(uuid=result.stdout.strip())
+    notification = created(result)
     assert notification.subject == "Disk on db-1"
     assert notification.body == "Disk on db-1 has 3% free."
     assert notification.template == disk_template
@@ -81,20 +86,18 @@ def test_reads_the_context_from_a_file(feishu_channel, disk_template, tmp_path):
     path = tmp_path / "context.json"
     path.write_text('{"host": "db-2", "free": "1%"}', encoding="utf-8")
 
-    result = run(
-        "send", "--channel", feishu_channel.slug, "--template", "disk-full",
-        "--context-file", str(path),
-    )  # fmt: skip
+    result = send(
+        feishu_channel, "--template", "disk-full", "--context-file", str(path)
+    )
 
-    notification = Notification.objects.get(uuid=result.stdout.strip())
+    notification = created(result)
     assert notification.body == "Disk on db-2 has 1% free."
 
 
 def test_a_missing_template_variable_is_a_field_error(feishu_channel, disk_template):
-    result = run(
-        "send", "--channel", feishu_channel.slug, "--template", "disk-full",
-        "--context", '{"host": "db-1"}',
-    )  # fmt: skip
+    result = send(
+        feishu_channel, "--template", "disk-full", "--context", '{"host": "db-1"}'
+    )
 
     assert result.code == 2
     assert "--context: Missing template variables: free." in result.stderr
@@ -104,12 +107,9 @@ def test_a_missing_template_variable_is_a_field_error(feishu_channel, disk_templ
 def test_send_at_as_a_duration_holds_it_until_then(feishu_channel):
     before = timezone.now()
 
-    result = run(
-        "send", "--channel", feishu_channel.slug, "--body", "Later",
-        "--send-at", "2h",
-    )  # fmt: skip
+    result = send(feishu_channel, "--body", "Later", "--send-at", "2h")
 
-    notification = Notification.objects.get(uuid=result.stdout.strip())
+    notification = created(result)
     assert notification.status == Status.PENDING
     two_hours = datetime.timedelta(hours=2)
     assert before + two_hours <= notification.send_at <= timezone.now() + two_hours
@@ -118,19 +118,15 @@ def test_send_at_as_a_duration_holds_it_until_then(feishu_channel):
 def test_send_at_takes_an_iso_time_with_its_offset(feishu_channel):
     when = (timezone.now() + datetime.timedelta(days=1)).replace(microsecond=0)
 
-    result = run(
-        "send", "--channel", feishu_channel.slug, "--body", "Tomorrow",
-        "--send-at", when.isoformat(),
-    )  # fmt: skip
+    result = send(feishu_channel, "--body", "Tomorrow", "--send-at", when.isoformat())
 
-    assert Notification.objects.get(uuid=result.stdout.strip()).send_at == when
+    assert created(result).send_at == when
 
 
 def test_each_field_error_is_printed_and_it_exits_2(feishu_channel):
-    result = run(
-        "send", "--channel", feishu_channel.slug, "--body", "Late",
-        "--send-at", "2h", "--expires-at", "1h",
-    )  # fmt: skip
+    result = send(
+        feishu_channel, "--body", "Late", "--send-at", "2h", "--expires-at", "1h"
+    )
 
     assert result.code == 2
     assert "--expires-at: The expiry must come after" in result.stderr
@@ -146,10 +142,7 @@ def test_an_unknown_channel_is_a_field_error(feishu_channel):
 
 
 def test_an_unknown_priority_is_a_field_error(feishu_channel):
-    result = run(
-        "send", "--channel", feishu_channel.slug, "--body", "Hi",
-        "--priority", "asap",
-    )  # fmt: skip
+    result = send(feishu_channel, "--body", "Hi", "--priority", "asap")
 
     assert result.code == 2
     assert "--priority: Choose one of: urgent, normal, bulk." in result.stderr

@@ -174,19 +174,22 @@ def test_a_permanent_error_fails_at_once(
     assert len(fake_feishu.requests) == 1
 
 
-def test_our_own_rate_limit_defers_without_spending_an_attempt(
-    db: None, fake_feishu: FakeFeishu
-) -> None:
-    channel = feishu_channel_for(
-        fake_feishu, rate_limit=[{"count": 1, "seconds": 86400}]
-    )
+def channel_with_its_daily_limit_spent(fake: FakeFeishu) -> Channel:
+    """A channel allowed one send a day that has sent it, today and tomorrow."""
+    channel = feishu_channel_for(fake, rate_limit=[{"count": 1, "seconds": 86400}])
     # Fill this day's window and the next, so the test holds at midnight too.
     today = int(timezone.now().timestamp() // 86400) * 86400
     for start in (today, today + 86400):
         RateWindow.objects.create(
             channel=channel, seconds=86400, window_start=start, count=1
         )
-    notification = notify(channel)
+    return channel
+
+
+def test_our_own_rate_limit_defers_without_spending_an_attempt(
+    db: None, fake_feishu: FakeFeishu
+) -> None:
+    notification = notify(channel_with_its_daily_limit_spent(fake_feishu))
 
     deliver_next()
 
@@ -202,15 +205,7 @@ def test_our_own_rate_limit_defers_without_spending_an_attempt(
 def test_a_deferred_notification_keeps_its_whole_allowance(
     db: None, fake_feishu: FakeFeishu
 ) -> None:
-    channel = feishu_channel_for(
-        fake_feishu, rate_limit=[{"count": 1, "seconds": 86400}]
-    )
-    today = int(timezone.now().timestamp() // 86400) * 86400
-    for start in (today, today + 86400):
-        RateWindow.objects.create(
-            channel=channel, seconds=86400, window_start=start, count=1
-        )
-    notification = notify(channel)
+    notification = notify(channel_with_its_daily_limit_spent(fake_feishu))
 
     for _ in range(notification.max_attempts + 2):
         deliver_next()

@@ -290,7 +290,7 @@ class NotificationViewSet(
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, id: str) -> Response:
-        return self._act(request, services.cancel)
+        return self._act(request, services.cancel, ActionSerializer)
 
     @extend_schema(
         summary="Retry a failed notification",
@@ -313,31 +313,22 @@ class NotificationViewSet(
     )
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, id: str) -> Response:
-        serializer = RetrySerializer(data=request.data)
+        return self._act(request, services.retry, RetrySerializer)
+
+    def _act(self, request: Request, function: Any, serializer_class: type) -> Response:
+        """Apply the service `function` with the request's validated fields.
+
+        Each field of `serializer_class` must be a keyword of `function`.
+        """
+        serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         notification = self.get_object()
         try:
-            services.retry(
-                notification,
-                by=request.user,
-                via=VIA,
-                reason=serializer.validated_data["reason"],
-                confirm_unknown=serializer.validated_data["confirm_unknown"],
+            function(
+                notification, by=request.user, via=VIA, **serializer.validated_data
             )
         except services.UnknownOutcome as exc:
             raise unknown_outcome(exc) from None
-        return Response(self._detail(notification))
-
-    def _act(self, request: Request, function: Any) -> Response:
-        serializer = ActionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        notification = self.get_object()
-        function(
-            notification,
-            by=request.user,
-            via=VIA,
-            reason=serializer.validated_data["reason"],
-        )
         return Response(self._detail(notification))
 
     @extend_schema(
