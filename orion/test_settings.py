@@ -24,6 +24,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
         "NAME": str(BASE_DIR / f".test-orion-{os.getpid()}.db")  # noqa: F405
     }
 
+# Tests start threads and processes: a connection kept open for reuse by one
+# of them would hold the PostgreSQL test database open at teardown.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+
 # Throttle counters must not leak from one test into the next.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -45,6 +45,30 @@ def browser() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+    release_live_server_connections()
+
+
+def release_live_server_connections() -> None:
+    """Wait for the live server's request threads to let go of the database.
+
+    Chromium keeps its HTTP connections alive, and each of the live server's
+    request threads holds a database connection until its HTTP connection
+    closes. On PostgreSQL one still open would stop pytest from dropping the
+    test database, so sessions left after a grace period are ended.
+    """
+    if connection.vendor != "postgresql":
+        return
+    others = (
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    with connection.cursor() as cursor:
+        for _ in range(50):
+            cursor.execute(others)
+            if not cursor.fetchall():
+                return
+            time.sleep(0.1)
+        cursor.execute(f"SELECT pg_terminate_backend(pid) FROM ({others}) AS o")
 
 
 class Deliverer(threading.Thread):
