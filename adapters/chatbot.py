@@ -14,6 +14,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, NamedTuple
+from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
@@ -107,6 +108,8 @@ class ChatBotAdapter(ChannelAdapter):
     provider: ClassVar[str]
     hosts: ClassVar[tuple[str, ...]]
     webhook_path: ClassVar[re.Pattern[str]]
+    # The query parameter of the webhook URL that carries the bot's credential.
+    token_param: ClassVar[str | None] = None
     message_types: ClassVar[tuple[str, ...]]
     # The body's result code: the first of these fields present.
     code_names: ClassVar[tuple[str, ...]] = ("errcode",)
@@ -131,6 +134,13 @@ class ChatBotAdapter(ChannelAdapter):
         check_provider_url(
             secrets["webhook_url"], "secrets.webhook_url", self.hosts, self.webhook_path
         )
+        query = parse_qs(urlsplit(secrets["webhook_url"]).query)
+        if self.token_param and not query.get(self.token_param, [""])[0]:
+            raise field_error(
+                "secrets.webhook_url",
+                _("The URL lacks the robot's %(param)s=... parameter.")
+                % {"param": self.token_param},
+            )
 
     def clean_recipient(self, recipient: str) -> str:
         recipient = super().clean_recipient(recipient)

@@ -104,6 +104,7 @@ class DingTalkAdapter(ChatBotAdapter):
     provider = "DingTalk"
     hosts = ("oapi.dingtalk.com",)
     webhook_path = re.compile(r"/robot/send")
+    token_param = "access_token"
     message_types = ("text", "markdown")
     everyone = ALL
     user_id = re.compile(r"[A-Za-z0-9_.$:-]{1,64}")
@@ -114,11 +115,6 @@ class DingTalkAdapter(ChatBotAdapter):
     def validate_config(self, config: dict[str, Any], secrets: dict[str, str]) -> None:
         super().validate_config(config, secrets)
         query = parse_qs(urlsplit(secrets["webhook_url"]).query)
-        if not query.get("access_token", [""])[0]:
-            raise field_error(
-                "secrets.webhook_url",
-                _("The URL lacks the robot's access_token=... parameter."),
-            )
         if "timestamp" in query or "sign" in query:
             raise field_error(
                 "secrets.webhook_url",

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from adapters import register
-from adapters.base import DeliveryResult, Envelope, RateLimit, field_error
+from adapters.base import DeliveryResult, Envelope, RateLimit
 from adapters.chatbot import BotReply, ChatBotAdapter, Refusal, split_mentions
 from adapters.http import HttpClient
 
@@ -48,6 +47,7 @@ class WeComAdapter(ChatBotAdapter):
     provider = "WeCom"
     hosts = ("qyapi.weixin.qq.com",)
     webhook_path = re.compile(r"/cgi-bin/webhook/send")
+    token_param = "key"
     message_types = ("text", "markdown")
     everyone = ALL
     # Letters, digits and _-@. , starting with a letter or digit.
@@ -55,14 +55,6 @@ class WeComAdapter(ChatBotAdapter):
     invalid_mentions = gettext_lazy(
         "Give WeCom user ids or mobiles to mention, or @all; not valid: %(invalid)s."
     )
-
-    def validate_config(self, config: dict[str, Any], secrets: dict[str, str]) -> None:
-        super().validate_config(config, secrets)
-        if not parse_qs(urlsplit(secrets["webhook_url"]).query).get("key", [""])[0]:
-            raise field_error(
-                "secrets.webhook_url",
-                _("The URL lacks the robot's key=... parameter."),
-            )
 
     def validate_message(
         self, config: Mapping[str, Any], subject: str, body: str, recipient: str
